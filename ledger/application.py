@@ -1,0 +1,316 @@
+"""The ledger application: one method per use case (load, decide, save once).
+
+Python code uses this class directly; the CLI is a thin layer over it.
+Every write method takes an `actor`, an effective date `on` and an optional
+`request_id`, and returns the answer as a JSON-ready dict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from typing import Any
+
+import orjson
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Transcoder
+
+from ledger import benefits, keys, membership, seats, support, views
+from ledger.errors import Conflict, NotFound, RuleViolation
+from ledger.partner import Partner, Request, RequestRecorded, partner_uuid
+from ledger.partner import request_uuid
+from ledger.policy import DEFAULT_POLICY, Policy
+from ledger.transcoder import OrjsonTranscoder
+from ledger.write import Write
+
+Clock = Callable[[], datetime]
+Decision = Callable[[Partner, Write], dict[str, Any]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(tz=timezone.utc)
+
+
+def store_env(url: str) -> dict[str, str]:
+    """The eventsourcing environment for an SQLAlchemy URL (SQLite or PostgreSQL)."""
+    return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
+
+
+class Ledger(Application):
+    name = "Ledger"
+
+    def __init__(
+        self,
+        url: str = "sqlite:///ledger.db",
+        clock: Clock = utc_now,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> None:
+        self.url = url
+        self.clock = clock
+        self.policy = policy
+        super().__init__(env=store_env(url))
+
+    def construct_transcoder(self) -> Transcoder:
+        return OrjsonTranscoder()
+
+    # -- reading ---------------------------------------------------------------
+
+    def load(self, partner: str) -> Partner:
+        try:
+            return self.repository.get(partner_uuid(partner))
+        except AggregateNotFoundError:
+            raise NotFound("partner", partner) from None
+
+    def partner_show(self, partner: str, on: date) -> dict[str, Any]:
+        return views.partner_view(self.load(partner), on)
+
+    def benefit_show(self, partner: str, benefit: str) -> dict[str, Any]:
+        return views.benefit_view(benefits.find_benefit(self.load(partner), benefit))
+
+    def subscription_show(self, partner: str, sub: str, on: date) -> dict[str, Any]:
+        found = keys.find_subscription(self.load(partner), sub)
+        return views.subscription_view(found, on)
+
+    def user_show(self, partner: str, email: str) -> dict[str, Any]:
+        loaded = self.load(partner)
+        seats.find_user(loaded, email)
+        return views.user_view(loaded, email)
+
+    def seat_show(self, partner: str, seat: str) -> dict[str, Any]:
+        return views.seat_view(seats.find_seat(self.load(partner), seat))
+
+    # -- membership and admins (R1-R4) ---------------------------------------
+
+    def enroll(
+        self, partner: str, on: date, actor: str, name: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        write = self._write(actor, on, request_id)
+        args = {"command": "partner enroll", "partner": partner, "name": name}
+        repeated = self._repeated(write, args)
+        if repeated is not None:
+            return repeated
+        if partner_uuid(partner) in self.repository:
+            raise RuleViolation(
+                "R1", "already-enrolled",
+                f"partner {partner} is already enrolled: renew its membership instead",
+            )
+        created = membership.enroll(partner, name, write, self.policy)
+        answer = views.partner_view(created, on)
+        return self._save(created, write, args, answer)
+
+    def renew(self, partner: str, on: date, actor: str, request_id: str | None = None):
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            membership.renew(p, write, self.policy)
+            return views.partner_view(p, p.current_period.start)
+
+        return self._decide("partner renew", partner, {}, actor, on, request_id, decide)
+
+    def grant_admin(self, partner: str, email: str, actor: str, on: date,
+                    request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            membership.grant_admin(p, email, write)
+            return {"partner": partner, "admins": list(p.admins)}
+
+        args = {"email": email}
+        return self._decide("admin grant", partner, args, actor, on, request_id, decide)
+
+    def revoke_admin(self, partner: str, email: str, actor: str, on: date,
+                     request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            membership.revoke_admin(p, email, write)
+            return {"partner": partner, "admins": list(p.admins)}
+
+        args = {"email": email}
+        return self._decide("admin revoke", partner, args, actor, on, request_id, decide)
+
+    # -- benefits (R2, R5, R6, R16) -------------------------------------------
+
+    def grant_benefit(
+        self, partner: str, benefit: str, kind: str, product: str, quantity: int,
+        on: date, actor: str, request_id: str | None = None,
+    ) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            benefits.grant_benefit(p, benefit, kind, product, quantity, write, self.policy)
+            return views.benefit_view(p.benefits[benefit])
+
+        args = {"benefit": benefit, "kind": kind, "product": product, "quantity": quantity}
+        return self._decide("benefit grant", partner, args, actor, on, request_id, decide)
+
+    def activate_benefit(self, partner: str, benefit: str, on: date, actor: str,
+                         request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            return views.benefit_view(benefits.activate_benefit(p, benefit, write))
+
+        args = {"benefit": benefit}
+        return self._decide("benefit activate", partner, args, actor, on, request_id, decide)
+
+    # -- tenants, keys and subscriptions (R7-R10) -----------------------------
+
+    def add_tenant(self, partner: str, tenant: str, on: date, actor: str,
+                   request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            keys.add_tenant(p, tenant, write)
+            return {"partner": partner, "tenant": tenant, "added_on": on.isoformat()}
+
+        args = {"tenant": tenant}
+        return self._decide("tenant add", partner, args, actor, on, request_id, decide)
+
+    def issue_key(self, partner: str, benefit: str, key: str, licenses: int, on: date,
+                  actor: str, request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            keys.issue_key(p, benefit, key, licenses, write)
+            found = p.benefits[benefit]
+            return {
+                "key": key, "benefit": benefit, "licenses": licenses,
+                "issued_on": on.isoformat(),
+                "licenses_left": found.quantity - found.licenses_issued,
+            }
+
+        args = {"benefit": benefit, "key": key, "licenses": licenses}
+        return self._decide("key issue", partner, args, actor, on, request_id, decide)
+
+    def redeem_key(self, partner: str, key: str, tenant: str, subscription: str,
+                   mode: str, on: date, actor: str,
+                   request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            found = keys.redeem_key(p, key, tenant, subscription, mode, write)
+            return views.redemption_view(found, p.subscriptions[subscription])
+
+        args = {"key": key, "tenant": tenant, "subscription": subscription, "mode": mode}
+        return self._decide("key redeem", partner, args, actor, on, request_id, decide)
+
+    # -- users, seats and offers (R5, R12-R15) --------------------------------
+
+    def add_user(self, partner: str, email: str, source: str, on: date, actor: str,
+                 request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            seats.add_user(p, email, source, write)
+            return views.user_view(p, email)
+
+        args = {"email": email, "source": source}
+        return self._decide("user add", partner, args, actor, on, request_id, decide)
+
+    def record_offer(self, partner: str, email: str, offer: str, on: date, actor: str,
+                     request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            seats.record_offer(p, email, offer, write)
+            return views.user_view(p, email)
+
+        args = {"email": email, "offer": offer}
+        return self._decide("user offer", partner, args, actor, on, request_id, decide)
+
+    def assign_seat(self, partner: str, benefit: str, email: str, on: date, actor: str,
+                    request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            return views.seat_view(seats.assign_seat(p, benefit, email, write, self.policy))
+
+        args = {"benefit": benefit, "email": email}
+        return self._decide("seat assign", partner, args, actor, on, request_id, decide)
+
+    def sign_in(self, partner: str, seat: str, on: date, actor: str,
+                request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            return views.seat_view(seats.sign_in(p, seat, write))
+
+        args = {"seat": seat}
+        return self._decide("seat sign-in", partner, args, actor, on, request_id, decide)
+
+    def reassign_seat(self, partner: str, seat: str, email: str, on: date, actor: str,
+                      request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            return views.seat_view(seats.reassign_seat(p, seat, email, write, self.policy))
+
+        args = {"seat": seat, "email": email}
+        return self._decide("seat reassign", partner, args, actor, on, request_id, decide)
+
+    def release_seat(self, partner: str, seat: str, on: date, actor: str,
+                     request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            return views.seat_view(seats.release_seat(p, seat, write))
+
+        args = {"seat": seat}
+        return self._decide("seat release", partner, args, actor, on, request_id, decide)
+
+    # -- support (R16, R17) ----------------------------------------------------
+
+    def open_ticket(self, partner: str, benefit: str, product: str, on: date,
+                    actor: str, request_id: str | None = None) -> dict[str, Any]:
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            ticket = support.open_ticket(p, benefit, product, write)
+            return views.ticket_view(ticket, p.benefits[benefit])
+
+        args = {"benefit": benefit, "product": product}
+        return self._decide("ticket open", partner, args, actor, on, request_id, decide)
+
+    # -- the write pipeline ----------------------------------------------------
+
+    def _write(self, actor: str, on: date, request_id: str | None) -> Write:
+        return Write(actor=actor, on=on, recorded_at=self.clock(), request_id=request_id)
+
+    def _decide(
+        self, command: str, partner: str, args: dict[str, Any], actor: str, on: date,
+        request_id: str | None, decide: Decision,
+    ) -> dict[str, Any]:
+        """Answer a repeated request as the first time; otherwise load the
+        partner, check the actor, decide, and save the events once."""
+        write = self._write(actor, on, request_id)
+        args = {"command": command, "partner": partner, **args}
+        repeated = self._repeated(write, args)
+        if repeated is not None:
+            return repeated
+        loaded = self.load(partner)
+        membership.check_admin(loaded, actor)
+        answer = decide(loaded, write)
+        return self._save(loaded, write, args, answer)
+
+    def _repeated(self, write: Write, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Idempotency: the first answer to a repeated request id, or None."""
+        if write.request_id is None:
+            return None
+        try:
+            request = self.repository.get(request_uuid(write.request_id))
+        except AggregateNotFoundError:
+            return None
+        if request.fingerprint != fingerprint(write, args):
+            raise RuleViolation(
+                "idempotency",
+                "request-id-reused",
+                f"request id {write.request_id} was already used for another "
+                f"request ({request.answer.get('command', 'a different write')})",
+            )
+        return {k: v for k, v in request.answer.items() if k != "command"}
+
+    def _save(self, partner: Partner, write: Write, args: dict[str, Any],
+              answer: dict[str, Any]) -> dict[str, Any]:
+        records: list[Any] = [partner]
+        if write.request_id is not None:
+            records.append(
+                Request._create(
+                    RequestRecorded,
+                    id=request_uuid(write.request_id),
+                    request_id=write.request_id,
+                    fingerprint=fingerprint(write, args),
+                    answer={"command": args["command"], **answer},
+                    timestamp=write.recorded_at,
+                )
+            )
+        try:
+            self.save(*records)
+        except IntegrityError:
+            repeated = self._repeated(write, args)
+            if repeated is not None:
+                return repeated
+            raise Conflict(
+                f"partner {args['partner']} was changed by another write at the "
+                "same moment; nothing was recorded, try again"
+            ) from None
+        return answer
+
+
+def fingerprint(write: Write, args: dict[str, Any]) -> str:
+    """What makes two requests "the same content": the command, its arguments,
+    the effective date and the actor."""
+    content = {**args, "on": write.on.isoformat(), "actor": write.actor}
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -1,0 +1,329 @@
+"""The Partner aggregate and its events.
+
+One aggregate holds everything a partner has (periods, admins, benefits, keys,
+subscriptions, users, seats, tickets), so every rule is checked against one
+consistent state and the event store's optimistic concurrency on the
+partner's version makes concurrent writers to one partner safe.
+
+Events are past-tense dataclasses. `change` only changes state: it runs again
+at every replay, so it never checks, reads the clock or does I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from ledger.rules import check_not_before
+from ledger.state import Benefit, Key, Period, Seat, Subscription, Ticket, User
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://benefits-ledger/")
+
+
+def partner_uuid(partner: str) -> UUID:
+    """Deterministic aggregate id: two enrollments of one partner collide."""
+    return uuid5(NAMESPACE, f"partner:{partner}")
+
+
+class Partner(Aggregate):
+    def __init__(self) -> None:
+        self.partner = ""
+        self.name = ""
+        self.periods: list[Period] = []
+        self.admins: list[str] = []
+        self.tenants: dict[str, date] = {}
+        self.benefits: dict[str, Benefit] = {}
+        self.keys: dict[str, Key] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.users: dict[str, User] = {}
+        self.seats: dict[str, Seat] = {}
+        self.tickets: list[Ticket] = []
+        self.last_on: dict[str, date] = {}
+
+    def record(self, event_class: type[PartnerEvent], write: Any, **fields: Any) -> None:
+        """Trigger an event for a write, after checking that no entity it
+        touches goes backwards in effective time."""
+        for entity in event_class.entities(fields):
+            if entity in self.last_on:
+                check_not_before(write.on, self.last_on[entity], entity)
+        self.trigger_event(event_class, **write.event_fields(), **fields)
+
+    @property
+    def current_period(self) -> Period:
+        return self.periods[-1]
+
+    def period_on(self, day: date) -> Period | None:
+        """The period that contains `day`, or whose renewal date it is."""
+        for period in reversed(self.periods):
+            if period.contains(day):
+                return period
+        for period in reversed(self.periods):
+            if period.renewal_date == day:
+                return period
+        return None
+
+
+class PartnerEvent(Aggregate.Event):
+    on: date
+    actor: str
+    request_id: str | None
+
+    entity_fields: ClassVar[tuple[str, ...]] = ()
+    scope: ClassVar[str] = ""
+
+    @classmethod
+    def entities(cls, fields: dict[str, Any]) -> list[str]:
+        keys = [f"{name}:{fields[name]}" for name in cls.entity_fields]
+        return keys + ([cls.scope] if cls.scope else [])
+
+    def apply(self, aggregate: Any) -> None:
+        self.change(aggregate)
+        for entity in self.entities(vars(self)):
+            aggregate.last_on[entity] = self.on
+
+    def change(self, partner: Partner) -> None:
+        """Change the partner's state; overridden by each event."""
+
+
+class Enrolled(Aggregate.Created, PartnerEvent):
+    partner: str
+    name: str
+    period_start: date
+    renewal_date: date
+    renewal_start_date: date
+
+    scope = "membership"
+
+    def change(self, partner: Partner) -> None:
+        partner.partner = self.partner
+        partner.name = self.name
+        partner.admins.append(self.actor)
+        partner.periods.append(
+            Period(self.period_start, self.renewal_date, self.renewal_start_date)
+        )
+
+
+class Renewed(PartnerEvent):
+    period_start: date
+    renewal_date: date
+    renewal_start_date: date
+
+    scope = "membership"
+
+    def change(self, partner: Partner) -> None:
+        partner.periods.append(
+            Period(self.period_start, self.renewal_date, self.renewal_start_date)
+        )
+
+
+class AdminGranted(PartnerEvent):
+    email: str
+
+    def change(self, partner: Partner) -> None:
+        partner.admins.append(self.email)
+
+
+class AdminRevoked(PartnerEvent):
+    email: str
+
+    def change(self, partner: Partner) -> None:
+        partner.admins.remove(self.email)
+
+
+class BenefitGranted(PartnerEvent):
+    benefit: str
+    kind: str
+    product: str
+    quantity: int
+    period_start: date
+    benefit_expiry_date: date
+    activate_by: date
+
+    entity_fields = ("benefit",)
+
+    def change(self, partner: Partner) -> None:
+        partner.benefits[self.benefit] = Benefit(
+            self.benefit,
+            self.kind,
+            self.product,
+            self.quantity,
+            self.on,
+            self.period_start,
+            self.benefit_expiry_date,
+            self.activate_by,
+        )
+        if self.kind in ("user-subscription", "azure-bulk-credit"):
+            for number in range(1, self.quantity + 1):
+                seat = f"{self.benefit}#{number}"
+                partner.seats[seat] = Seat(seat, self.benefit)
+
+
+class BenefitActivated(PartnerEvent):
+    benefit: str
+    access_id: str | None
+
+    entity_fields = ("benefit",)
+
+    def change(self, partner: Partner) -> None:
+        benefit = partner.benefits[self.benefit]
+        benefit.activated_on = self.on
+        benefit.access_id = self.access_id
+
+
+class TenantAdded(PartnerEvent):
+    tenant: str
+
+    entity_fields = ("tenant",)
+
+    def change(self, partner: Partner) -> None:
+        partner.tenants[self.tenant] = self.on
+
+
+class KeyIssued(PartnerEvent):
+    key: str
+    benefit: str
+    licenses: int
+
+    entity_fields = ("key",)
+
+    def change(self, partner: Partner) -> None:
+        partner.keys[self.key] = Key(self.key, self.benefit, self.licenses, self.on)
+        partner.benefits[self.benefit].licenses_issued += self.licenses
+
+
+class KeyRedeemed(PartnerEvent):
+    key: str
+    tenant: str
+    subscription: str
+    mode: str
+    usable_until: date
+    licenses: int
+    subscription_end: date
+
+    entity_fields = ("key", "subscription")
+
+    def change(self, partner: Partner) -> None:
+        key = partner.keys[self.key]
+        key.redeemed_on = self.on
+        key.tenant = self.tenant
+        key.subscription = self.subscription
+        key.mode = self.mode
+        key.usable_until = self.usable_until
+        sub = partner.subscriptions.get(self.subscription)
+        if sub is None:
+            sub = Subscription(
+                self.subscription, self.tenant, self.licenses, self.subscription_end, self.on
+            )
+            partner.subscriptions[self.subscription] = sub
+        sub.licenses = self.licenses
+        sub.end = self.subscription_end
+        sub.keys.append(self.key)
+
+
+class UserAdded(PartnerEvent):
+    email: str
+    source: str
+
+    entity_fields = ("email",)
+
+    def change(self, partner: Partner) -> None:
+        partner.users[self.email] = User(self.email, self.source, self.on)
+
+
+class OfferRecorded(PartnerEvent):
+    email: str
+    offer: str
+
+    entity_fields = ("email",)
+
+    def change(self, partner: Partner) -> None:
+        partner.users[self.email].offers.setdefault(self.offer, self.on)
+
+
+class SeatAssigned(PartnerEvent):
+    """A user got a seat: by assignment to a free seat or by reassignment."""
+
+    seat: str
+    user: str
+    reassignable_on: date
+
+    entity_fields = ("seat",)
+
+    def change(self, partner: Partner) -> None:
+        seat = partner.seats[self.seat]
+        seat.user = self.user
+        seat.last_user = self.user
+        seat.state = "assigned"
+        seat.assigned_on = self.on
+        seat.reassignable_on = self.reassignable_on
+        seat.signed_in_on = None
+        seat.released_on = None
+
+
+class SeatReassigned(SeatAssigned):
+    from_user: str
+
+
+class SeatSignedIn(PartnerEvent):
+    seat: str
+
+    entity_fields = ("seat",)
+
+    def change(self, partner: Partner) -> None:
+        seat = partner.seats[self.seat]
+        seat.state = "active"
+        seat.signed_in_on = self.on
+
+
+class SeatReleased(PartnerEvent):
+    seat: str
+
+    entity_fields = ("seat",)
+
+    def change(self, partner: Partner) -> None:
+        seat = partner.seats[self.seat]
+        seat.user = None
+        seat.state = "free"
+        seat.released_on = self.on
+
+
+class TicketOpened(PartnerEvent):
+    ticket: str
+    benefit: str
+    access_id: str
+    product: str
+
+    entity_fields = ("benefit",)
+
+    def change(self, partner: Partner) -> None:
+        partner.benefits[self.benefit].incidents_used += 1
+        partner.tickets.append(
+            Ticket(self.ticket, self.benefit, self.access_id, self.product, self.on)
+        )
+
+
+class RequestRecorded(Aggregate.Created):
+    """The first answer to a request id, kept so a repeat can answer the same."""
+
+    request_id: str
+    fingerprint: str
+    answer: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.request_id = self.request_id
+        aggregate.fingerprint = self.fingerprint
+        aggregate.answer = self.answer
+
+
+class Request(Aggregate):
+    def __init__(self) -> None:
+        self.request_id = ""
+        self.fingerprint = ""
+        self.answer: dict[str, Any] = {}
+
+
+def request_uuid(request_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"request:{request_id}")

@@ -1,0 +1,156 @@
+"""Users, their outside offers, and seats of user-assigned benefits
+(R5, R12, R13, R14, R15)."""
+
+from __future__ import annotations
+
+from ledger.benefits import check_activated, check_kind, find_benefit
+from ledger.errors import InvalidInput, NotFound, RuleViolation
+from ledger.partner import OfferRecorded, Partner, SeatAssigned, SeatReassigned
+from ledger.partner import SeatReleased, SeatSignedIn, UserAdded
+from ledger.policy import Policy
+from ledger.rules import USER_ASSIGNED_KINDS, check_benefit_available
+from ledger.rules import check_bulk_credit_alone, check_not_before
+from ledger.rules import check_reassignable, reassignable_on
+from ledger.state import Benefit, Seat
+from ledger.write import Write
+
+
+def add_user(partner: Partner, email: str, source: str, write: Write) -> None:
+    if email in partner.users:
+        raise InvalidInput(f"user {email} is already a user of {partner.partner}")
+    partner.record(UserAdded, write, email=email, source=source)
+
+
+def record_offer(partner: Partner, email: str, offer: str, write: Write) -> None:
+    """R15: offers held outside the ledger are facts, never rejected."""
+    find_user(partner, email)
+    partner.record(OfferRecorded, write, email=email, offer=offer)
+
+
+def find_user(partner: Partner, email: str):
+    try:
+        return partner.users[email]
+    except KeyError:
+        raise NotFound("user", email) from None
+
+
+def check_can_hold_seat(partner: Partner, benefit: Benefit, email: str, on) -> None:
+    """R12: only the partner's users can get a seat; R15: Bulk Credit alone."""
+    user = partner.users.get(email)
+    if user is None:
+        raise RuleViolation(
+            "R12",
+            "not-a-user",
+            f"{email} is not in partner {partner.partner}'s User Management list "
+            "or AAD tenant: add the user first",
+        )
+    check_not_before(on, user.added_on, f"user {email} (added)")
+    if benefit.kind == "azure-bulk-credit":
+        check_bulk_credit_alone(email, user.offers)
+    held = [s.seat for s in seats_of(partner, benefit.benefit) if s.user == email]
+    if held:
+        raise RuleViolation(
+            "R12", "already-has-seat", f"{email} already holds seat {held[0]}"
+        )
+
+
+def check_seat_usable(benefit: Benefit, on) -> None:
+    """R5: seats are assigned and used through the activate-by date."""
+    check_activated(benefit, "R6")
+    check_not_before(on, benefit.activated_on, f"benefit {benefit.benefit} (activated)")
+    check_benefit_available(benefit.benefit, on, benefit.activate_by, "R5")
+
+
+def seats_of(partner: Partner, benefit: str) -> list[Seat]:
+    return [s for s in partner.seats.values() if s.benefit == benefit]
+
+
+def _free_seat(partner: Partner, benefit: Benefit, email: str, on) -> Seat:
+    """A free seat the user may take: never held, last held by this user, or
+    out of its R14 window. Freeing a seat and giving it to someone else within
+    the window is a reassignment, refused the same way."""
+    free = [s for s in seats_of(partner, benefit.benefit) if s.user is None]
+    if not free:
+        raise RuleViolation(
+            "quantity",
+            "no-free-seat",
+            f"benefit {benefit.benefit} has {benefit.quantity} seats and all "
+            f"{benefit.quantity} are assigned",
+        )
+    for seat in free:
+        if seat.last_user in (None, email) or on >= seat.reassignable_on:
+            return seat
+    first = min(free, key=lambda s: s.reassignable_on)
+    check_reassignable(first.seat, on, first.assigned_on, first.reassignable_on)
+    raise AssertionError("unreachable: the check above raises")
+
+
+def assign_seat(
+    partner: Partner, benefit: str, email: str, write: Write, policy: Policy
+) -> Seat:
+    found = find_benefit(partner, benefit)
+    check_kind(found, USER_ASSIGNED_KINDS, "a seat")
+    check_seat_usable(found, write.on)
+    check_can_hold_seat(partner, found, email, write.on)
+    seat = _free_seat(partner, found, email, write.on)
+    partner.record(
+        SeatAssigned,
+        write,
+        seat=seat.seat,
+        user=email,
+        reassignable_on=reassignable_on(write.on, policy.reassignment_days),
+    )
+    return seat
+
+
+def find_seat(partner: Partner, seat: str) -> Seat:
+    try:
+        return partner.seats[seat]
+    except KeyError:
+        raise NotFound("seat", seat) from None
+
+
+def _held_seat(partner: Partner, seat: str, write: Write) -> Seat:
+    found = find_seat(partner, seat)
+    if found.user is None:
+        raise RuleViolation("R13", "seat-free", f"seat {seat} has no user")
+    check_seat_usable(partner.benefits[found.benefit], write.on)
+    return found
+
+
+def sign_in(partner: Partner, seat: str, write: Write) -> Seat:
+    """R13: a seat is assigned until its user signs in, then active."""
+    found = _held_seat(partner, seat, write)
+    if found.state == "active":
+        raise InvalidInput(f"seat {seat} is already active since {found.signed_in_on}")
+    partner.record(SeatSignedIn, write, seat=seat)
+    return found
+
+
+def reassign_seat(
+    partner: Partner, seat: str, email: str, write: Write, policy: Policy
+) -> Seat:
+    """R14: a held seat moves to another user once its window has passed."""
+    found = _held_seat(partner, seat, write)
+    if found.user == email:
+        raise InvalidInput(f"seat {seat} is already assigned to {email}")
+    benefit = partner.benefits[found.benefit]
+    check_can_hold_seat(partner, benefit, email, write.on)
+    check_reassignable(seat, write.on, found.assigned_on, found.reassignable_on)
+    partner.record(
+        SeatReassigned,
+        write,
+        seat=seat,
+        user=email,
+        from_user=found.user,
+        reassignable_on=reassignable_on(write.on, policy.reassignment_days),
+    )
+    return found
+
+
+def release_seat(partner: Partner, seat: str, write: Write) -> Seat:
+    found = find_seat(partner, seat)
+    if found.user is None:
+        raise InvalidInput(f"seat {seat} is already free")
+    partner.record(SeatReleased, write, seat=seat)
+    return found

@@ -1,0 +1,112 @@
+"""Answers: the JSON-ready shape of a partner's state, as the CLI prints it.
+
+Dates are ISO strings here; the same shapes serve the CLI and audit replays.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ledger.partner import Partner
+from ledger.rules import bulk_credit_conflicts
+from ledger.state import Benefit, Key, Period, Seat, Subscription, Ticket
+
+
+def iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def membership_view(partner: Partner, period: Period) -> dict[str, Any]:
+    return {
+        "partner": partner.partner,
+        "name": partner.name,
+        "period_start": iso(period.start),
+        "renewal_date": iso(period.renewal_date),
+        "renewal_start_date": iso(period.renewal_start_date),
+        "benefit_expiry_date": iso(period.renewal_date),
+    }
+
+
+def partner_view(partner: Partner, on: date) -> dict[str, Any]:
+    """The period that contains `on` (the latest if none does), its status on
+    that date, and the admins."""
+    period = partner.period_on(on)
+    status = "active" if period is not None else "lapsed"
+    answer = membership_view(partner, period or partner.current_period)
+    answer.update(status=status, admins=list(partner.admins))
+    return answer
+
+
+def benefit_view(benefit: Benefit) -> dict[str, Any]:
+    answer = {
+        "benefit": benefit.benefit,
+        "kind": benefit.kind,
+        "product": benefit.product,
+        "quantity": benefit.quantity,
+        "granted_on": iso(benefit.granted_on),
+        "benefit_expiry_date": iso(benefit.benefit_expiry_date),
+        "activate_by": iso(benefit.activate_by),
+    }
+    if benefit.activated_on is not None:
+        answer["activated_on"] = iso(benefit.activated_on)
+    if benefit.access_id is not None:
+        answer["access_id"] = benefit.access_id
+    return answer
+
+
+def subscription_view(sub: Subscription, on: date | None = None) -> dict[str, Any]:
+    answer = {
+        "tenant": sub.tenant,
+        "subscription": sub.subscription,
+        "licenses": sub.licenses,
+        "subscription_end": iso(sub.end),
+    }
+    if on is not None:
+        answer["status"] = "active" if on <= sub.end else "expired"
+    return answer
+
+
+def redemption_view(key: Key, sub: Subscription) -> dict[str, Any]:
+    return {
+        "key": key.key,
+        **subscription_view(sub),
+        "mode": key.mode,
+        "key_usable_until": iso(key.usable_until),
+    }
+
+
+def seat_view(seat: Seat) -> dict[str, Any]:
+    return {
+        "seat": seat.seat,
+        "benefit": seat.benefit,
+        "user": seat.user,
+        "state": seat.state,
+        "assigned_on": iso(seat.assigned_on),
+        "reassignable_on": iso(seat.reassignable_on),
+    }
+
+
+def user_view(partner: Partner, email: str) -> dict[str, Any]:
+    user = partner.users[email]
+    seats = [s for s in partner.seats.values() if s.user == email]
+    holds_bulk = any(partner.benefits[s.benefit].kind == "azure-bulk-credit" for s in seats)
+    return {
+        "partner": partner.partner,
+        "email": email,
+        "source": user.source,
+        "offers": sorted(user.offers),
+        "seats": [seat_view(s) for s in seats],
+        "conflicts": bulk_credit_conflicts(user.offers) if holds_bulk else [],
+    }
+
+
+def ticket_view(ticket: Ticket, benefit: Benefit) -> dict[str, Any]:
+    return {
+        "ticket": ticket.ticket,
+        "benefit": ticket.benefit,
+        "access_id": ticket.access_id,
+        "product": ticket.product,
+        "opened_on": iso(ticket.opened_on),
+        "incidents_left": benefit.quantity - benefit.incidents_used,
+    }
