@@ -72,10 +72,10 @@ class Ledger(Application):
         found = keys.find_subscription(self.load(partner), sub)
         return views.subscription_view(found, on)
 
-    def user_show(self, partner: str, email: str) -> dict[str, Any]:
+    def user_show(self, partner: str, email: str, on: date | None = None) -> dict[str, Any]:
         loaded = self.load(partner)
         seats.find_user(loaded, email)
-        return views.user_view(loaded, email)
+        return views.user_view(loaded, email, on)
 
     def seat_show(self, partner: str, seat: str) -> dict[str, Any]:
         return views.seat_view(seats.find_seat(self.load(partner), seat))

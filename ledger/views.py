@@ -87,17 +87,20 @@ def seat_view(seat: Seat) -> dict[str, Any]:
     }
 
 
-def user_view(partner: Partner, email: str) -> dict[str, Any]:
+def user_view(partner: Partner, email: str, on: date | None = None) -> dict[str, Any]:
+    """The user's source, offers held on `on` (all if None), seats, and the
+    offers that conflict with a Bulk Credit seat (R15)."""
     user = partner.users[email]
+    offers = [o for o, since in user.offers.items() if on is None or since <= on]
     seats = [s for s in partner.seats.values() if s.user == email]
     holds_bulk = any(partner.benefits[s.benefit].kind == "azure-bulk-credit" for s in seats)
     return {
         "partner": partner.partner,
         "email": email,
         "source": user.source,
-        "offers": sorted(user.offers),
+        "offers": sorted(offers),
         "seats": [seat_view(s) for s in seats],
-        "conflicts": bulk_credit_conflicts(user.offers) if holds_bulk else [],
+        "conflicts": bulk_credit_conflicts(offers) if holds_bulk else [],
     }
 
 
