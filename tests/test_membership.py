@@ -1,0 +1,108 @@
+"""R1-R4 and partner admins, through the application API, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.errors import NotFound, RuleViolation
+from tests.conftest import ACTOR, count_events, d
+
+
+def test_enrollment_opens_one_year_with_the_faqs_expiry(app):
+    answer = app.enroll("P1", d("2020-01-31"), ACTOR)
+    assert answer["period_start"] == "2020-01-31"
+    assert answer["renewal_date"] == "2021-01-31"
+    assert answer["benefit_expiry_date"] == "2021-01-31"
+    assert answer["renewal_start_date"] == "2020-11-02"
+    assert answer["admins"] == [ACTOR]
+
+
+def test_enrolling_on_29_february_renews_on_28_february(app):
+    assert app.enroll("P1", d("2020-02-29"), ACTOR)["renewal_date"] == "2021-02-28"
+
+
+def test_enrolling_twice_is_rejected(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    with pytest.raises(RuleViolation) as error:
+        app.enroll("P1", d("2020-02-01"), ACTOR)
+    assert error.value.rule == "R1"
+
+
+def test_renewal_before_the_renewal_start_date_names_that_date(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    before = count_events(app.url)
+    with pytest.raises(RuleViolation) as error:
+        app.renew("P1", d("2020-11-01"), ACTOR)
+    assert error.value.rule == "R3"
+    assert "2020-11-02" in error.value.message
+    assert count_events(app.url) == before
+
+
+def test_renewal_on_the_renewal_start_date_continues_without_a_gap(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    answer = app.renew("P1", d("2020-11-02"), ACTOR)
+    assert answer["period_start"] == "2021-01-31"
+    assert answer["renewal_date"] == "2022-01-31"
+
+
+def test_renewal_after_the_membership_lapsed_starts_that_day(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    answer = app.renew("P1", d("2021-03-15"), ACTOR)
+    assert answer["period_start"] == "2021-03-15"
+    assert answer["renewal_date"] == "2022-03-15"
+
+
+def test_show_describes_the_period_containing_the_date_and_its_status(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    app.renew("P1", d("2020-12-01"), ACTOR)
+    assert app.partner_show("P1", d("2020-06-01"))["period_start"] == "2020-01-31"
+    assert app.partner_show("P1", d("2021-06-01"))["period_start"] == "2021-01-31"
+    lapsed = app.partner_show("P1", d("2022-02-01"))
+    assert (lapsed["status"], lapsed["period_start"]) == ("lapsed", "2021-01-31")
+    assert app.partner_show("P1", d("2022-01-31"))["status"] == "active"
+
+
+def test_a_write_by_someone_who_is_not_an_admin_is_rejected(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    with pytest.raises(RuleViolation) as error:
+        app.renew("P1", d("2020-12-01"), "stranger@example.com")
+    assert error.value.rule == "admin"
+
+
+def test_admins_grant_and_revoke_others_but_never_the_last(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    app.grant_admin("P1", "it@contoso.example", ACTOR, d("2020-02-01"))
+    app.renew("P1", d("2020-12-01"), "it@contoso.example")
+    app.revoke_admin("P1", ACTOR, "it@contoso.example", d("2020-12-02"))
+    with pytest.raises(RuleViolation) as error:
+        app.revoke_admin("P1", "it@contoso.example", "it@contoso.example", d("2020-12-03"))
+    assert error.value.code == "last-admin"
+    assert app.partner_show("P1", d("2021-01-01"))["admins"] == ["it@contoso.example"]
+
+
+def test_an_unknown_partner_is_not_found(app):
+    with pytest.raises(NotFound):
+        app.renew("NOPE", d("2020-12-01"), ACTOR)
+
+
+def test_a_repeated_request_id_records_nothing_and_answers_the_same(app):
+    first = app.enroll("P1", d("2020-01-31"), ACTOR, request_id="r-1")
+    before = count_events(app.url)
+    assert app.enroll("P1", d("2020-01-31"), ACTOR, request_id="r-1") == first
+    assert count_events(app.url) == before
+
+
+def test_a_request_id_reused_with_other_content_is_rejected(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR, request_id="r-1")
+    with pytest.raises(RuleViolation) as error:
+        app.enroll("P2", d("2020-01-31"), ACTOR, request_id="r-1")
+    assert error.value.code == "request-id-reused"
+
+
+def test_effective_dates_never_go_backwards_within_an_entity(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    app.renew("P1", d("2020-12-01"), ACTOR)
+    app.grant_benefit("P1", "B", "technical", "Support", 2, d("2020-06-01"), ACTOR)
+    with pytest.raises(RuleViolation) as error:
+        app.activate_benefit("P1", "B", d("2020-05-01"), ACTOR)
+    assert error.value.rule == "effective-date"
