@@ -82,5 +82,4 @@ def emit_error(fmt: str, error: dict[str, Any]) -> None:
     if fmt == "json":
         click.echo(orjson.dumps({"error": error}).decode(), err=True)
     else:
-        rule = f"[{error['rule']}] " if error.get("rule") else ""
-        click.echo(f"Error: {rule}{error['message']}", err=True)
+        click.echo(f"Error: {error['message']}", err=True)
