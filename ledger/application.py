@@ -8,7 +8,8 @@ Every write method takes an `actor`, an effective date `on` and an optional
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -17,10 +18,12 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger import benefits, keys, membership, seats, support, views
+from ledger.batch import Batch
 from ledger.errors import Conflict, NotFound, RuleViolation
 from ledger.partner import Partner, Request, RequestRecorded, partner_uuid
 from ledger.partner import request_uuid
-from ledger.policy import DEFAULT_POLICY, Policy
+from ledger.policy import DEFAULT_POLICY, POLICY_ID, Policy, PolicyLog, change_policy
+from ledger.policy import policy_on
 from ledger.transcoder import OrjsonTranscoder
 from ledger.write import Write
 
@@ -49,6 +52,7 @@ class Ledger(Application):
         self.url = url
         self.clock = clock
         self.policy = policy
+        self.pending: Batch | None = None
         super().__init__(env=store_env(url))
 
     def construct_transcoder(self) -> Transcoder:
@@ -57,10 +61,22 @@ class Ledger(Application):
     # -- reading ---------------------------------------------------------------
 
     def load(self, partner: str) -> Partner:
+        if self.pending is not None:
+            cached = self.pending.cached(partner_uuid(partner))
+            if cached is not None:
+                return cached
         try:
-            return self.repository.get(partner_uuid(partner))
+            loaded = self.repository.get(partner_uuid(partner))
         except AggregateNotFoundError:
             raise NotFound("partner", partner) from None
+        if self.pending is not None:
+            self.pending.keep(loaded)
+        return loaded
+
+    def _enrolled(self, partner: str) -> bool:
+        if self.pending is not None and self.pending.cached(partner_uuid(partner)):
+            return True
+        return partner_uuid(partner) in self.repository
 
     def partner_show(self, partner: str, on: date) -> dict[str, Any]:
         return views.partner_view(self.load(partner), on)
@@ -80,6 +96,40 @@ class Ledger(Application):
     def seat_show(self, partner: str, seat: str) -> dict[str, Any]:
         return views.seat_view(seats.find_seat(self.load(partner), seat))
 
+    # -- policy ------------------------------------------------------------------
+
+    def _policy_log(self) -> PolicyLog | None:
+        try:
+            return self.repository.get(POLICY_ID)
+        except AggregateNotFoundError:
+            return None
+
+    def policy_on(self, on: date) -> Policy:
+        """The policy in force on a date: this ledger's base policy with every
+        change recorded with `set_policy` that took effect by then."""
+        return policy_on(self._policy_log(), on, self.policy)
+
+    def policy_show(self, on: date) -> dict[str, Any]:
+        log = self._policy_log()
+        changes = [
+            {"on": day.isoformat(), "name": name, "days": days}
+            for day, name, days in (log.changes if log is not None else [])
+        ]
+        return {"on": on.isoformat(), **self.policy_on(on).as_dict(), "changes": changes}
+
+    def set_policy(self, name: str, days: int, on: date, actor: str,
+                   request_id: str | None = None) -> dict[str, Any]:
+        """Change one policy parameter from `on`; earlier events keep the dates
+        they were decided with."""
+        write = self._write(actor, on, request_id)
+        args = {"command": "policy set", "partner": "", "name": name, "days": days}
+        repeated = self._repeated(write, args)
+        if repeated is not None:
+            return repeated
+        log = change_policy(self._policy_log(), name, days, write)
+        answer = {"on": on.isoformat(), **policy_on(log, on, self.policy).as_dict()}
+        return self._save(log, write, args, answer)
+
     # -- membership and admins (R1-R4) ---------------------------------------
 
     def enroll(
@@ -91,18 +141,18 @@ class Ledger(Application):
         repeated = self._repeated(write, args)
         if repeated is not None:
             return repeated
-        if partner_uuid(partner) in self.repository:
+        if self._enrolled(partner):
             raise RuleViolation(
                 "R1", "already-enrolled",
                 f"partner {partner} is already enrolled: renew its membership instead",
             )
-        created = membership.enroll(partner, name, write, self.policy)
+        created = membership.enroll(partner, name, write, self.policy_on(write.on))
         answer = views.partner_view(created, on)
         return self._save(created, write, args, answer)
 
     def renew(self, partner: str, on: date, actor: str, request_id: str | None = None):
         def decide(p: Partner, write: Write) -> dict[str, Any]:
-            membership.renew(p, write, self.policy)
+            membership.renew(p, write, self.policy_on(write.on))
             return views.partner_view(p, p.current_period.start)
 
         return self._decide("partner renew", partner, {}, actor, on, request_id, decide)
@@ -132,7 +182,7 @@ class Ledger(Application):
         on: date, actor: str, request_id: str | None = None,
     ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
-            benefits.grant_benefit(p, benefit, kind, product, quantity, write, self.policy)
+            benefits.grant_benefit(p, benefit, kind, product, quantity, write, self.policy_on(write.on))
             return views.benefit_view(p.benefits[benefit])
 
         args = {"benefit": benefit, "kind": kind, "product": product, "quantity": quantity}
@@ -204,7 +254,7 @@ class Ledger(Application):
     def assign_seat(self, partner: str, benefit: str, email: str, on: date, actor: str,
                     request_id: str | None = None) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(seats.assign_seat(p, benefit, email, write, self.policy))
+            return views.seat_view(seats.assign_seat(p, benefit, email, write, self.policy_on(write.on)))
 
         args = {"benefit": benefit, "email": email}
         return self._decide("seat assign", partner, args, actor, on, request_id, decide)
@@ -220,7 +270,7 @@ class Ledger(Application):
     def reassign_seat(self, partner: str, seat: str, email: str, on: date, actor: str,
                       request_id: str | None = None) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(seats.reassign_seat(p, seat, email, write, self.policy))
+            return views.seat_view(seats.reassign_seat(p, seat, email, write, self.policy_on(write.on)))
 
         args = {"seat": seat, "email": email}
         return self._decide("seat reassign", partner, args, actor, on, request_id, decide)
@@ -243,6 +293,46 @@ class Ledger(Application):
 
         args = {"benefit": benefit, "product": product}
         return self._decide("ticket open", partner, args, actor, on, request_id, decide)
+
+    # -- many writes in one transaction (bulk import) -------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Writes under this context are kept in memory and saved together by
+        `flush()`, in one transaction; leaving the context flushes what is
+        left, unless the batch was dropped (`discard()`, as a dry run does)."""
+        self.pending = Batch()
+        try:
+            yield self.pending
+            self.flush()
+        finally:
+            self.pending = None
+
+    def flush(self) -> int:
+        """Save every pending write of the batch in ONE `save` call (one
+        transaction) and return the number of events written. If another
+        writer changed one of the partners meanwhile, nothing is saved, the
+        batch forgets its cache, and Conflict says so."""
+        if self.pending is None:
+            return 0
+        records = self.pending.pending()
+        if not records:
+            return 0
+        try:
+            recordings = self.save(*records)
+        except IntegrityError:
+            self.pending.drop()
+            raise Conflict(
+                f"{len(records)} pending records were not saved: a partner was "
+                "changed by another write at the same moment; run it again"
+            ) from None
+        self.pending.saved()
+        return len(recordings)
+
+    def discard(self) -> None:
+        """Forget every pending write of the batch: nothing is saved."""
+        if self.pending is not None:
+            self.pending.drop()
 
     # -- the write pipeline ----------------------------------------------------
 
@@ -269,9 +359,8 @@ class Ledger(Application):
         """Idempotency: the first answer to a repeated request id, or None."""
         if write.request_id is None:
             return None
-        try:
-            request = self.repository.get(request_uuid(write.request_id))
-        except AggregateNotFoundError:
+        request = self._recorded_request(write.request_id)
+        if request is None:
             return None
         if request.fingerprint != fingerprint(write, args):
             raise RuleViolation(
@@ -282,20 +371,33 @@ class Ledger(Application):
             )
         return {k: v for k, v in request.answer.items() if k != "command"}
 
+    def _recorded_request(self, request_id: str) -> Request | None:
+        """The record of a request id: pending in the batch, or stored."""
+        if self.pending is not None:
+            pending = self.pending.pending_request(request_id)
+            if pending is not None or self.pending.surely_absent(request_id):
+                return pending
+        try:
+            return self.repository.get(request_uuid(request_id))
+        except AggregateNotFoundError:
+            return None
+
     def _save(self, partner: Partner, write: Write, args: dict[str, Any],
               answer: dict[str, Any]) -> dict[str, Any]:
-        records: list[Any] = [partner]
+        request = None
         if write.request_id is not None:
-            records.append(
-                Request._create(
-                    RequestRecorded,
-                    id=request_uuid(write.request_id),
-                    request_id=write.request_id,
-                    fingerprint=fingerprint(write, args),
-                    answer={"command": args["command"], **answer},
-                    timestamp=write.recorded_at,
-                )
+            request = Request._create(
+                RequestRecorded,
+                id=request_uuid(write.request_id),
+                request_id=write.request_id,
+                fingerprint=fingerprint(write, args),
+                answer={"command": args["command"], **answer},
+                timestamp=write.recorded_at,
             )
+        if self.pending is not None:
+            self.pending.add(partner, request)
+            return answer
+        records: list[Any] = [partner] if request is None else [partner, request]
         try:
             self.save(*records)
         except IntegrityError:
@@ -303,8 +405,8 @@ class Ledger(Application):
             if repeated is not None:
                 return repeated
             raise Conflict(
-                f"partner {args['partner']} was changed by another write at the "
-                "same moment; nothing was recorded, try again"
+                f"{args['partner'] or 'the policy'} was changed by another write at "
+                "the same moment; nothing was recorded, try again"
             ) from None
         return answer
 

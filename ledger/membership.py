@@ -35,7 +35,7 @@ def enroll(partner: str, name: str | None, write: Write, policy: Policy) -> Part
 def renew(partner: Partner, write: Write, policy: Policy) -> None:
     """R3 + R4: renew from the renewal start date; the next period follows on."""
     current = partner.current_period
-    check_can_renew(write.on, current.renewal_date, policy.renewal_window_days)
+    check_can_renew(write.on, current.renewal_date, current.renewal_start_date)
     start = next_period_start(write.on, current.renewal_date)
     partner.record(Renewed, write, **_period_fields(start, policy))
 

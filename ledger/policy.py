@@ -1,12 +1,25 @@
 """Policy parameters: the decisions RULES.md makes where the FAQ is silent.
 
-Values that shape a decision are copied into the event that records it, so a
-replay always uses the policy that was in force when the event happened.
+An operator changes a parameter from an effective date on (`PolicyChanged`);
+each write uses the policy in force on its own effective date. The values that
+shape a decision are copied into the event that records it (renewal start,
+activate-by, reassignable-on), so a replay always uses the policy that was in
+force when the event happened.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+from typing import Any
+from uuid import NAMESPACE_URL, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import InvalidInput
+from ledger.rules import check_not_before
+
+POLICY_ID = uuid5(NAMESPACE_URL, "https://benefits-ledger/policy")
 
 
 @dataclass(frozen=True)
@@ -20,11 +33,56 @@ class Policy:
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
-    def with_value(self, name: str, days: int) -> Policy:
-        return replace(self, **{name: days})
-
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
 DEFAULT_POLICY = Policy()
+
+
+class PolicyLog(Aggregate):
+    """Every change of a policy parameter, with the date it takes effect."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[date, str, int]] = []
+
+
+class PolicyLogStarted(Aggregate.Created):
+    pass
+
+
+class PolicyChanged(Aggregate.Event):
+    on: date
+    actor: str
+    request_id: str | None
+    name: str
+    days: int
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.changes.append((self.on, self.name, self.days))
+
+
+def policy_on(log: PolicyLog | None, day: date, base: Policy = DEFAULT_POLICY) -> Policy:
+    """The policy in force on `day`: the base values with every change that took
+    effect on or before it, in the order they were made."""
+    values = base.as_dict()
+    for on, name, days in (log.changes if log is not None else []):
+        if on <= day:
+            values[name] = days
+    return Policy(**values)
+
+
+def change_policy(log: PolicyLog | None, name: str, days: int, write: Any) -> PolicyLog:
+    """Record a change of one parameter from `write.on`; changes never go back
+    in effective time."""
+    if name not in Policy.names():
+        raise InvalidInput(f"unknown policy parameter {name!r}: one of {', '.join(Policy.names())}")
+    if days < 0:
+        raise InvalidInput(f"{name} must be 0 days or more, not {days}")
+    if log is None:
+        log = PolicyLog._create(PolicyLogStarted, id=POLICY_ID, timestamp=write.recorded_at)
+    if log.changes:
+        check_not_before(write.on, log.changes[-1][0], "the policy")
+    log.trigger_event(PolicyChanged, **write.event_fields(), name=name, days=days)
+    return log
+

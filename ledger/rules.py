@@ -36,15 +36,14 @@ def renewal_start_date(renewal: date, renewal_window_days: int) -> date:
     return days_after(renewal, -renewal_window_days)
 
 
-def check_can_renew(on: date, renewal: date, renewal_window_days: int) -> None:
+def check_can_renew(on: date, renewal: date, opens: date) -> None:
     """R3: a renewal before the renewal start date is rejected."""
-    opens = renewal_start_date(renewal, renewal_window_days)
     if on < opens:
         raise RuleViolation(
             "R3",
             "before-renewal-start",
             f"renewal on {on} is too early: renewal opens on {opens} "
-            f"({renewal_window_days} days before the renewal date {renewal})",
+            f"({days_between(opens, renewal)} days before the renewal date {renewal})",
         )
 
 
