@@ -1,0 +1,102 @@
+"""Many writes in one transaction: what `Ledger.batch()` keeps between saves.
+
+Under a batch, a write does not save at once: its Partner aggregate (with the
+new event pending) and its Request record stay here, later writes load the
+in-memory aggregate, and `Ledger.flush()` saves everything pending in ONE
+`save(...)` call, which is one transaction. A write that a rule rejects raises
+before its event is triggered (check, then trigger exactly one event), so it
+leaves the cached aggregate as it was.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from ledger.partner import Partner, Request, request_uuid
+
+MAX_CACHED = 500
+
+
+class Batch:
+    """Aggregates and request records not yet saved, and a bounded cache of
+    the partners this batch has loaded."""
+
+    def __init__(self, max_cached: int = MAX_CACHED) -> None:
+        self.max_cached = max_cached
+        self.partners: OrderedDict[UUID, Partner] = OrderedDict()
+        self.changed: dict[UUID, Partner] = {}
+        self.requests: dict[UUID, Request] = {}
+        self.stored: set[UUID] = set()
+        self.absent: set[UUID] = set()
+
+    def cached(self, partner_id: UUID) -> Partner | None:
+        found = self.partners.get(partner_id)
+        if found is not None:
+            self.partners.move_to_end(partner_id)
+        return found
+
+    def keep(self, partner: Partner) -> None:
+        self.partners[partner.id] = partner
+        self.partners.move_to_end(partner.id)
+
+    def add(self, partner: Partner, request: Request | None) -> None:
+        """A write's changes, saved at the next flush."""
+        self.keep(partner)
+        self.changed[partner.id] = partner
+        if request is not None:
+            self.requests[request.id] = request
+
+    def pending(self) -> list[Any]:
+        return [*self.changed.values(), *self.requests.values()]
+
+    def saved(self) -> None:
+        """Everything pending was saved: keep the cache, within its bound."""
+        self.changed.clear()
+        self.stored |= self.requests.keys()
+        self.absent -= self.requests.keys()
+        self.requests.clear()
+        while len(self.partners) > self.max_cached:
+            self.partners.popitem(last=False)
+
+    def drop(self) -> None:
+        """Forget everything: nothing pending is saved (dry run, or a failed save)."""
+        self.partners.clear()
+        self.changed.clear()
+        self.requests.clear()
+        self.stored.clear()
+        self.absent.clear()
+
+    def known(self, request_id: str) -> bool:
+        """Whether a request id was already recorded (stored or pending)."""
+        uuid = request_uuid(request_id)
+        return uuid in self.requests or uuid in self.stored
+
+    def pending_request(self, request_id: str) -> Request | None:
+        return self.requests.get(request_uuid(request_id))
+
+    def surely_absent(self, request_id: str) -> bool:
+        return request_uuid(request_id) in self.absent
+
+    def prefetch(self, recorder: Any, request_ids: Iterable[str]) -> None:
+        """Find in one query which of these request ids are already stored, so
+        each write of the batch need not ask the store on its own."""
+        wanted = {request_uuid(r) for r in request_ids} - self.requests.keys()
+        self.stored = set()
+        self.absent = set(wanted)
+        if not wanted:
+            return
+        column = recorder.events_record_cls.originator_id
+        query = sa.select(column).where(column.in_(wanted)).distinct()
+        with recorder.transaction(commit=False) as session:
+            found = {_as_uuid(value) for value in session.scalars(query)}
+        self.stored = found
+        self.absent = wanted - found
+
+
+def _as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

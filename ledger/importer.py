@@ -1,0 +1,167 @@
+"""Bulk import: every line of a file through the same Ledger methods as the CLI.
+
+The file is checked first, whole (a malformed line imports nothing); then its
+lines run in batches, many per transaction. Every line has a request id (its
+own, or `import:<sha256 of the file>[:16]:<line>`), so running the same file
+again after a crash or a ^C appends nothing twice and ends in the state of one
+clean run. A dry run runs every line in a batch that is never saved, so later
+lines see the effects of earlier ones and the errors are the real run's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.errors import Conflict, LedgerError
+from ledger.import_lines import COMMANDS, ImportFile, ImportFileError, Line
+
+DEFAULT_BATCH_SIZE = 500
+
+
+@dataclass
+class Report:
+    """What an import did: the summary, and one error per rejected line."""
+
+    dry_run: bool
+    lines: int = 0
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    already_applied: int = 0
+    written: int = 0
+    events_written: int = 0
+    pending: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "lines": self.lines,
+            "lines_read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "already_applied": self.already_applied,
+            "written": self.written,
+            "events_written": self.events_written,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.summary(), "errors": self.errors}
+
+
+@dataclass
+class Options:
+    actor: str | None = None
+    dry_run: bool = False
+    keep_going: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+
+def check_file(source: ImportFile, actor: str | None) -> int:
+    """Parse the whole file before anything runs; the number of commands.
+    Raises ImportFileError at the first malformed line."""
+    total = 0
+    for line in source.lines():
+        if line.actor is None and not actor:
+            raise ImportFileError(
+                line.number, "no actor: give an actor on the line or pass --actor"
+            )
+        total += 1
+    return total
+
+
+def run_line(app: Ledger, line: Line, actor: str | None, request_id: str) -> dict[str, Any]:
+    """Call the Ledger method of the line's command, as the CLI would."""
+    method = getattr(app, COMMANDS[line.command].method)
+    return method(**line.fields, on=line.on, actor=line.actor or actor,
+                  request_id=request_id)
+
+
+def request_id_of(line: Line, digest: str) -> str:
+    return line.request_id or f"import:{digest[:16]}:{line.number}"
+
+
+def import_file(
+    app: Ledger,
+    source: ImportFile,
+    options: Options,
+    progress: Callable[[int], None] | None = None,
+    total: int | None = None,
+) -> Report:
+    """Check the file, then run its lines in batches of `batch_size` (one
+    transaction each). Stops at the first rejected line (having written the
+    lines before it) unless `keep_going`; a dry run writes nothing."""
+    report = Report(options.dry_run)
+    report.lines = check_file(source, options.actor) if total is None else total
+    digest = source.digest()
+    with app.batch() as batch:
+        for chunk in chunks(source.lines(), options.batch_size):
+            batch.prefetch(app.recorder, [request_id_of(line, digest) for line in chunk])
+            stop = _run_chunk(app, chunk, digest, options, report)
+            if not _flush(app, chunk, options, report):
+                stop = True
+            if progress is not None:
+                progress(len(chunk))
+            if stop:
+                break
+        if options.dry_run:
+            app.discard()
+    return report
+
+
+def _run_chunk(app: Ledger, chunk: list[Line], digest: str, options: Options,
+               report: Report) -> bool:
+    """Run the lines of one batch; True if the import must stop."""
+    for line in chunk:
+        request_id = request_id_of(line, digest)
+        already = app.pending.known(request_id)
+        report.read += 1
+        try:
+            run_line(app, line, options.actor, request_id)
+        except LedgerError as error:
+            report.rejected += 1
+            report.errors.append(_error(line, error))
+            if not options.keep_going:
+                return True
+            continue
+        report.accepted += 1
+        report.already_applied += already
+        report.pending += not already
+    return False
+
+
+def _flush(app: Ledger, chunk: list[Line], options: Options, report: Report) -> bool:
+    """Save the batch's writes in one transaction; False if that failed."""
+    pending, report.pending = report.pending, 0
+    if options.dry_run:
+        return True
+    try:
+        report.events_written += app.flush()
+    except Conflict as error:
+        report.errors.append({
+            "line": chunk[0].number, "command": None, "rule": error.rule,
+            "code": error.code,
+            "message": f"lines {chunk[0].number}-{chunk[-1].number} were not written: "
+            f"{error.message}",
+        })
+        return False
+    report.written += pending
+    return True
+
+
+def _error(line: Line, error: LedgerError) -> dict[str, Any]:
+    return {"line": line.number, "command": line.command, **error.as_dict()}
+
+
+def chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
+    iterator = iter(lines)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
