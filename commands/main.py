@@ -9,7 +9,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
 
-from commands import admin, benefit, demo, importer, key, partner, seat, ticket, tenant, user
+from commands import admin, benefit, demo, importer, key, partner, policy, seat, ticket, tenant, user
 from commands.context import Context
 from commands.output import FORMATS, emit_error
 from ledger import __version__
@@ -66,7 +66,7 @@ def cli(ctx: click.Context, db: str, actor: str | None, output: str) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (partner, admin, benefit, tenant, key, user, seat, ticket, demo, importer):
+for module in (partner, admin, benefit, tenant, key, user, seat, ticket, policy, demo, importer):
     for command in module.COMMANDS:
         cli.add_command(command)
 
