@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from ledger.application import Ledger
 from ledger.dates import parse_date
 
 
@@ -39,11 +38,15 @@ class Context:
         self.db = db
         self.actor = actor
         self.output = output
-        self._app: Ledger | None = None
+        self._app: Any = None
 
     @property
-    def app(self) -> Ledger:
+    def app(self) -> Any:
+        """The Ledger application, built on first use: `--help` and bad input
+        never pay for importing the storage stack."""
         if self._app is None:
+            from ledger.application import Ledger
+
             self._app = Ledger(self.db)
         return self._app
 

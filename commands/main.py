@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from eventsourcing.persistence import PersistenceError
-from sqlalchemy.exc import SQLAlchemyError
 
 from commands import admin, benefit, demo, importer, key, partner, policy, seat, ticket, tenant, user
 from commands.context import Context
@@ -24,10 +22,20 @@ class LedgerGroup(click.Group):
             raise click.UsageError(error.message, ctx=ctx) from None
         except LedgerError as error:
             _fail(ctx, error.as_dict())
-        except (PersistenceError, SQLAlchemyError) as error:
+        except Exception as error:
+            if not _is_database_error(error):
+                raise
             detail = str(error).splitlines()[0] if str(error) else type(error).__name__
             _fail(ctx, {"rule": None, "code": "database-error",
                         "message": f"the ledger database failed: {detail}"})
+
+
+def _is_database_error(error: Exception) -> bool:
+    """Storage failures, told apart without importing the storage stack up front."""
+    from eventsourcing.persistence import PersistenceError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(error, (PersistenceError, SQLAlchemyError))
 
 
 def _fail(ctx: click.Context, error: dict[str, Any]) -> None:
