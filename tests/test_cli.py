@@ -190,3 +190,13 @@ def test_version_and_root_help():
 
     assert CliRunner().invoke(cli, ["--version"]).output.startswith("ledger, version")
     assert "--db" in CliRunner().invoke(cli, ["--help"]).output
+
+
+@pytest.mark.parametrize("url", ["sqlite:////nonexistent/dir/ledger.db", "nonsense://x"])
+def test_a_database_that_cannot_be_opened_is_a_clean_error(url):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, ["--db", url, "partner", "show", "P1"])
+    assert result.exit_code == 1
+    assert "the ledger database failed" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
