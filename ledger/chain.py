@@ -1,0 +1,359 @@
+"""A tamper-evident hash chain over every stored event, in order of position.
+
+    h_0 = sha256(LABEL)
+    h_i = sha256(h_(i-1) || canonical(position, originator_id, version, topic, state))
+
+`state` is the stored bytes, which hold the recorded time and all the data, so
+a digest `(N, h_N)` kept outside the database proves the log up to position
+N: any change, deletion, insertion or reordering at or before N changes h_N.
+
+A head digest alone says *whether* the log changed, not *where*. To name the
+first position that departs, `record` keeps every chain hash it computes in a
+side table (`ledger_audit_chain`, 40 bytes per event), written only by
+`audit digest` and `audit export`. That table is never trusted for the
+verdict, only for the location: the verdict is the recomputed head against
+the digest the user saved. Structural checks that need no saved state at all
+(every event decodes; each aggregate's versions run 1, 2, 3, ... without a
+hole) run on every walk too, and name their position the same way.
+
+The log is read in pages of PAGE rows; memory holds one page and the last
+version of each aggregate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ledger.replay import stored_event
+
+LABEL = b"benefits-ledger audit chain v1"
+GENESIS = hashlib.sha256(LABEL).digest()
+PAGE = 1000
+MAX_PROBLEMS = 20
+CHAIN_TABLE = "ledger_audit_chain"
+
+_metadata = sa.MetaData()
+chain_table = sa.Table(
+    CHAIN_TABLE,
+    _metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+              primary_key=True, autoincrement=False),
+    sa.Column("sha256", sa.LargeBinary(32), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+@dataclass(frozen=True)
+class Problem:
+    position: int
+    problem: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "problem": self.problem, "message": self.message}
+
+
+@dataclass
+class Walk:
+    """What one pass over the log found."""
+
+    head_position: int = 0
+    head: bytes = GENESIS
+    events: int = 0
+    at_position: int | None = None
+    at_hash: bytes | None = None
+    recorded_through: int = 0
+    recorded_at: bytes | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    def first_problem(self) -> Problem | None:
+        return min(self.problems, key=lambda p: p.position, default=None)
+
+
+def _field(value: bytes) -> bytes:
+    return len(value).to_bytes(8, "big") + value
+
+
+def canonical(row: Row) -> bytes:
+    """Length-prefixed fields, so no two different rows share their bytes."""
+    return b"".join(
+        _field(part)
+        for part in (
+            str(row.position).encode(),
+            str(row.originator_id).encode(),
+            str(row.originator_version).encode(),
+            row.topic.encode(),
+            row.state,
+        )
+    )
+
+
+def link(previous: bytes, row: Row) -> bytes:
+    return hashlib.sha256(previous + canonical(row)).digest()
+
+
+# -- reading -------------------------------------------------------------------
+
+
+def _events_table(app: Any) -> sa.Table:
+    return app.recorder.events_record_cls.__table__
+
+
+def rows(app: Any, after: int = 0) -> Iterator[Row]:
+    """Every stored event with position > `after`, in order, page by page."""
+    table = _events_table(app)
+    columns = (table.c.id, table.c.originator_id, table.c.originator_version,
+               table.c.topic, table.c.state)
+    while True:
+        query = sa.select(*columns).where(table.c.id > after).order_by(table.c.id)
+        with app.recorder.transaction(commit=False) as session:
+            page = session.execute(query.limit(PAGE)).all()
+        for r in page:
+            state = bytes(r.state) if isinstance(r.state, memoryview) else r.state
+            yield Row(r.id, r.originator_id, r.originator_version, r.topic, state)
+        if len(page) < PAGE:
+            return
+        after = page[-1].id
+
+
+def _engine(app: Any) -> sa.Engine:
+    return app.recorder.datastore.engine
+
+
+def ensure_chain_table(app: Any) -> None:
+    _metadata.create_all(_engine(app), tables=[chain_table], checkfirst=True)
+
+
+def recorded(app: Any) -> Iterator[tuple[int, bytes]]:
+    """The chain hashes recorded by earlier digests, in order, page by page."""
+    if not sa.inspect(_engine(app)).has_table(CHAIN_TABLE):
+        return
+    after = -(2**62)
+    while True:
+        query = (sa.select(chain_table.c.position, chain_table.c.sha256)
+                 .where(chain_table.c.position > after)
+                 .order_by(chain_table.c.position).limit(PAGE))
+        with _engine(app).connect() as conn:
+            page = [(p, bytes(h)) for p, h in conn.execute(query)]
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = page[-1][0]
+
+
+def _record(app: Any, hashes: list[tuple[int, bytes]]) -> None:
+    if not hashes:
+        return
+    ensure_chain_table(app)
+    values = [{"position": p, "sha256": h} for p, h in hashes]
+    try:
+        with _engine(app).begin() as conn:
+            conn.execute(chain_table.insert(), values)
+    except IntegrityError:
+        pass  # another digest recorded these positions at the same moment
+
+
+# -- walking -------------------------------------------------------------------
+
+
+class Checker:
+    """Structural checks that need nothing saved: each event decodes and each
+    aggregate's versions follow 1, 2, 3, ... in order of position."""
+
+    def __init__(self, app: Any) -> None:
+        self.mapper = app.mapper
+        self.versions: dict[bytes, int] = {}
+
+    def check(self, row: Row) -> Problem | None:
+        try:
+            self.mapper.to_domain_event(stored_event(row))
+        except Exception as error:  # noqa: BLE001 - any failure means "does not decode"
+            return Problem(row.position, "undecodable",
+                           f"position {row.position}: the stored event does not decode "
+                           f"({type(error).__name__})")
+        return self._version(row)
+
+    def _version(self, row: Row) -> Problem | None:
+        key = row.originator_id.bytes
+        last = self.versions.get(key, 0)
+        self.versions[key] = max(last, row.originator_version)
+        if row.originator_version == last + 1:
+            return None
+        return Problem(
+            row.position, "version-sequence",
+            f"position {row.position}: aggregate {row.originator_id} has version "
+            f"{row.originator_version} after version {last} (expected {last + 1}): "
+            "an event of this aggregate is missing, added or moved",
+        )
+
+
+class Merge:
+    """Walks the log beside the recorded chain, position by position."""
+
+    def __init__(self, app: Any, upto: int | None) -> None:
+        self.walk = Walk()
+        self.checker = Checker(app)
+        self.upto = upto
+        self.recorded = recorded(app)
+        self.pending = next(self.recorded, None)
+        self.chain_broken = False
+        self.new: list[tuple[int, bytes]] = []
+
+    def _missing_before(self, position: int | None) -> None:
+        """Recorded positions with no row left in the log."""
+        while self.pending is not None and (position is None or self.pending[0] < position):
+            gone = self.pending[0]
+            self._note_recorded(gone, self.pending[1])
+            self._break(Problem(gone, "missing",
+                                f"position {gone} was digested but is no longer in the log"))
+            self.pending = next(self.recorded, None)
+
+    def _break(self, problem: Problem) -> None:
+        if not self.chain_broken:
+            self.chain_broken = True
+            self.walk.add(problem)
+
+    def _note_recorded(self, position: int, digest: bytes) -> None:
+        self.walk.recorded_through = position
+        if position == self.upto:
+            self.walk.recorded_at = digest
+
+    def step(self, row: Row) -> None:
+        self._missing_before(row.position)
+        problem = self.checker.check(row)
+        if problem is not None:
+            self.walk.add(problem)
+        walk = self.walk
+        walk.head = link(walk.head, row)
+        walk.head_position = row.position
+        walk.events += 1
+        if self.upto is not None and row.position <= self.upto:
+            walk.at_position, walk.at_hash = row.position, walk.head
+        self._compare(row.position, walk.head)
+
+    def _compare(self, position: int, head: bytes) -> None:
+        if self.pending is not None and self.pending[0] == position:
+            self._note_recorded(position, self.pending[1])
+            if self.pending[1] != head:
+                self._break(Problem(position, "changed",
+                                    f"position {position} differs from the event digested "
+                                    "there (changed, replaced or moved)"))
+            self.pending = next(self.recorded, None)
+        elif self.pending is not None:
+            self._break(Problem(position, "inserted",
+                                f"position {position} was not in the log when it was "
+                                "digested (inserted)"))
+        elif position > self.walk.recorded_through:
+            self.new.append((position, head))
+
+    def finish(self) -> Walk:
+        self._missing_before(None)
+        return self.walk
+
+
+def walk_log(app: Any, upto: int | None = None, record: bool = False) -> Walk:
+    """One pass over the whole log: the chain head, the chain at `upto`, and
+    every problem found. With `record`, the hashes of positions not yet
+    recorded are kept for later verifications (only while no problem is found)."""
+    merge = Merge(app, upto)
+    for row in rows(app):
+        merge.step(row)
+        if record and len(merge.new) >= PAGE and not merge.walk.problems:
+            _record(app, merge.new)
+            merge.new = []
+    walk = merge.finish()
+    if record and not walk.problems:
+        _record(app, merge.new)
+    return walk
+
+
+# -- answers -------------------------------------------------------------------
+
+
+def head_of(walk: Walk) -> dict[str, Any]:
+    return {"position": walk.head_position, "sha256": walk.head.hex()}
+
+
+def failure(walk: Walk, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    first = walk.first_problem()
+    answer = {
+        "ok": False,
+        "broken_at": first.position if first else None,
+        "problem": first.problem if first else "digest-mismatch",
+        "message": first.message if first else "",
+        "problems": [p.as_dict() for p in sorted(walk.problems, key=lambda p: p.position)],
+        "head": head_of(walk),
+    }
+    answer.update(extra or {})
+    return answer
+
+
+def digest(app: Any) -> tuple[bool, dict[str, Any]]:
+    """(ok, answer): the chain head over every stored event, recording the
+    chain so a later `verify` can name where a log departs from it. Refuses
+    (ok False) when the log already departs from a chain recorded before."""
+    walk = walk_log(app, record=True)
+    if walk.problems:
+        return False, failure(walk)
+    return True, head_of(walk)
+
+
+def _digest_mismatch(walk: Walk, position: int, sha256: str) -> Problem:
+    """Where a log that does not match the saved digest breaks, when neither
+    the recorded chain nor a structural check has named a position."""
+    at = walk.at_position or 0
+    if at < position:
+        return Problem(at + 1, "missing",
+                       f"the digest covers positions up to {position}, but the log has "
+                       f"nothing after {at} up to there: position {at + 1} onwards is "
+                       "missing (truncated)")
+    if walk.recorded_at is not None and walk.recorded_at.hex() != sha256:
+        note = "the chain recorded in the database does not match this digest either"
+    else:
+        note = "the chain recorded in the database was rewritten to match the log"
+    return Problem(position, "digest-mismatch",
+                   f"the log up to position {position} does not match the digest "
+                   f"({note}): it was changed at or before position {position}, "
+                   "and no single position can be named")
+
+
+def verify(app: Any, position: int | None = None, sha256: str | None = None
+           ) -> tuple[bool, dict[str, Any]]:
+    """(ok, answer): recompute the chain; with a saved digest (position,
+    sha256) prove the log up to that position is unchanged."""
+    walk = walk_log(app, upto=position)
+    if position is None:
+        if walk.problems:
+            return False, failure(walk)
+        return True, {"ok": True, **head_of(walk), "events": walk.events,
+                      "recorded_through": walk.recorded_through}
+    expected = (sha256 or "").lower()
+    given = {"position": position, "sha256": expected}
+    at = walk.at_position or 0
+    matches = at == position and (walk.at_hash or GENESIS).hex() == expected
+    if not matches and not any(p.position <= position for p in walk.problems):
+        walk.add(_digest_mismatch(walk, position, expected))
+    if walk.problems or not matches:
+        return False, failure(walk, {"digest": given})
+    return True, {"ok": True, **head_of(walk), "events": walk.events,
+                  "recorded_through": walk.recorded_through,
+                  "digest": given, "verified_through": position}
