@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-
 from ledger.partner import Partner, Request, request_uuid
 
 MAX_CACHED = 500
@@ -90,6 +88,8 @@ class Batch:
         self.absent = set(wanted)
         if not wanted:
             return
+        import sqlalchemy as sa  # the storage stack, only when a batch runs
+
         column = recorder.events_record_cls.originator_id
         query = sa.select(column).where(column.in_(wanted)).distinct()
         with recorder.transaction(commit=False) as session:

@@ -33,6 +33,7 @@ from ledger.rules import BENEFIT_KINDS, OFFERS, REDEEM_MODES
 CSV_HEADER = ["partner", "benefit", "email", "on"]
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 FORMATS = ("jsonl", "csv")
+DEFAULT_BATCH_SIZE = 500
 
 
 class ImportFileError(InvalidInput):

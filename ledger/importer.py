@@ -17,9 +17,8 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import Conflict, LedgerError
-from ledger.import_lines import COMMANDS, ImportFile, ImportFileError, Line
-
-DEFAULT_BATCH_SIZE = 500
+from ledger.import_lines import COMMANDS, DEFAULT_BATCH_SIZE, ImportFile, ImportFileError
+from ledger.import_lines import Line
 
 
 @dataclass
