@@ -118,13 +118,15 @@ def _events_table(app: Any) -> sa.Table:
     return app.recorder.events_record_cls.__table__
 
 
-def rows(app: Any, after: int = 0) -> Iterator[Row]:
-    """Every stored event with position > `after`, in order, page by page."""
+def rows(app: Any, after: int | None = None) -> Iterator[Row]:
+    """Every stored event (with position > `after`), in order, page by page."""
     table = _events_table(app)
     columns = (table.c.id, table.c.originator_id, table.c.originator_version,
                table.c.topic, table.c.state)
     while True:
-        query = sa.select(*columns).where(table.c.id > after).order_by(table.c.id)
+        query = sa.select(*columns).order_by(table.c.id)
+        if after is not None:
+            query = query.where(table.c.id > after)
         with app.recorder.transaction(commit=False) as session:
             page = session.execute(query.limit(PAGE)).all()
         for r in page:
