@@ -42,6 +42,9 @@ def store_env(url: str) -> dict[str, str]:
 
 class Ledger(Application):
     name = "Ledger"
+    # A write loads its partner from the latest snapshot plus at most this many
+    # events, so write latency does not grow with a partner's history.
+    snapshotting_intervals = {Partner: 200}
 
     def __init__(
         self,
@@ -99,10 +102,15 @@ class Ledger(Application):
     # -- policy ------------------------------------------------------------------
 
     def _policy_log(self) -> PolicyLog | None:
+        if self.pending is not None and self.pending.has_policy:
+            return self.pending.policy_log
         try:
-            return self.repository.get(POLICY_ID)
+            log = self.repository.get(POLICY_ID)
         except AggregateNotFoundError:
-            return None
+            log = None
+        if self.pending is not None:
+            self.pending.remember_policy(log)
+        return log
 
     def policy_on(self, on: date) -> Policy:
         """The policy in force on a date: this ledger's base policy with every

@@ -1,25 +1,42 @@
-"""Event state as JSON with orjson, dates and datetimes transcoded explicitly."""
+"""Event and snapshot state as JSON with orjson: dates, datetimes and the state
+records of ledger.state are transcoded explicitly, everything else is JSON."""
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
 import orjson
 from eventsourcing.persistence import Transcoder
 
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+from ledger import state
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+RECORDS = {
+    cls.__name__: cls
+    for cls in (state.Period, state.Benefit, state.Key, state.Subscription,
+                state.User, state.Seat, state.Ticket)
+}
 
 
-def _encode(obj: Any) -> dict[str, str]:
+def _encode(obj: Any) -> dict[str, Any]:
     if isinstance(obj, datetime):
         return {"_type_": "datetime", "_data_": obj.isoformat()}
     if isinstance(obj, date):
         return {"_type_": "date", "_data_": obj.isoformat()}
+    if is_dataclass(obj) and type(obj).__name__ in RECORDS:
+        values = {f.name: getattr(obj, f.name) for f in fields(obj)}
+        return {"_type_": "record", "_data_": {"class": type(obj).__name__, **values}}
     raise TypeError(f"no transcoding for {type(obj).__name__}")
 
 
-_DECODERS = {"date": date.fromisoformat, "datetime": datetime.fromisoformat}
+def _record(data: dict[str, Any]) -> Any:
+    values = {k: _decode(v) for k, v in data.items() if k != "class"}
+    return RECORDS[data["class"]](**values)
+
+
+_DECODERS = {"date": date.fromisoformat, "datetime": datetime.fromisoformat, "record": _record}
 
 
 def _decode(value: Any) -> Any:
@@ -33,7 +50,7 @@ def _decode(value: Any) -> Any:
 
 
 class OrjsonTranscoder(Transcoder):
-    """Encodes event state with orjson, keeping the order of keys."""
+    """Encodes state with orjson, keeping the order of keys."""
 
     def encode(self, obj: Any) -> bytes:
         return orjson.dumps(obj, default=_encode, option=_OPTIONS)

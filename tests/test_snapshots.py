@@ -1,0 +1,46 @@
+"""Snapshots keep writes fast for long histories and change no answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ledger import reports
+from ledger.application import Ledger
+from tests.conftest import ACTOR, d
+
+
+class FromEventsOnly(Ledger):
+    name = "Ledger"
+    snapshotting_intervals = {}
+
+
+def _history(app: Ledger) -> None:
+    app.enroll("P1", d("2020-06-01"), ACTOR)
+    app.grant_benefit("P1", "VS", "user-subscription", "VS", 3, d("2020-06-01"), ACTOR)
+    app.activate_benefit("P1", "VS", d("2020-06-01"), ACTOR)
+    app.add_tenant("P1", "demo", d("2020-06-01"), ACTOR)
+    for n in range(450):
+        app.add_user("P1", f"u{n}@contoso.example", "aad", d("2020-06-02") + timedelta(n % 7), ACTOR)
+    app.assign_seat("P1", "VS", "u1@contoso.example", d("2020-07-01"), ACTOR)
+
+
+def test_a_partner_loaded_from_a_snapshot_equals_one_replayed_from_events(db_url, clock):
+    app = Ledger(db_url, clock=clock)
+    _history(app)
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        snapshots = conn.execute(sa.text("SELECT count(*) FROM ledger_snapshots")).scalar_one()
+    engine.dispose()
+    assert snapshots == 2  # versions 200 and 400
+    from_snapshot = app.load("P1")
+    plain = FromEventsOnly(db_url)
+    assert plain.repository.snapshot_store is None
+    from_events = plain.load("P1")
+    assert vars(from_snapshot) == vars(from_events)
+    on = d("2020-08-01")
+    assert reports.entitlement_rows(from_snapshot, on) == reports.entitlement_rows(from_events, on)
+    assert from_snapshot.version == from_events.version == 455
+    app.close()
+    plain.close()
