@@ -1,0 +1,296 @@
+"""The projections: one handler per event type, the `eventsourcing` way.
+
+Each projection's `process_event(event, tracking)` dispatches on the event's
+class; a handler writes rows through the projection's `view` (one open
+transaction that also moves the tracking position, see runner.py). Events a
+projection does not need fall through to the default, which changes nothing.
+A handler that finds the view inconsistent raises: the run stops there.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from ledger.partner import BenefitActivated, BenefitGranted, Enrolled, KeyIssued
+from ledger.partner import KeyRedeemed, OfferRecorded, Renewed, SeatAssigned
+from ledger.partner import SeatReassigned, SeatReleased, SeatSignedIn, TicketOpened
+
+BULK_CREDIT = "azure-bulk-credit"
+
+
+class ViewError(Exception):
+    """A handler found the view not as the events say it must be."""
+
+
+def seat_benefit(seat: str) -> str:
+    """The benefit a seat belongs to: seats are named BENEFIT#N when granted."""
+    return seat.rsplit("#", 1)[0]
+
+
+class View:
+    """The tables of one projection generation, written on one connection
+    inside the transaction the runner opened."""
+
+    def __init__(self, conn: sa.Connection, tables: dict[str, sa.Table]) -> None:
+        self.conn = conn
+        self.tables = tables
+        self._partners: dict[str, str] = {}
+
+    def add_partner(self, event: Enrolled) -> None:
+        self.insert("partners", originator_id=str(event.originator_id),
+                    partner=event.partner)
+        self._partners[str(event.originator_id)] = event.partner
+
+    def partner(self, event: Any) -> str:
+        """The partner id of the aggregate that recorded `event`."""
+        key = str(event.originator_id)
+        if key not in self._partners:
+            self._partners[key] = self.value("partners", "partner", originator_id=key)
+        return self._partners[key]
+
+    def insert(self, table: str, **values: Any) -> None:
+        self.conn.execute(sa.insert(self.tables[table]).values(**values))
+
+    def insert_new(self, table: str, **values: Any) -> None:
+        """Insert a row unless one with the same values is there already."""
+        if self.value(table, None, **values) is None:
+            self.insert(table, **values)
+
+    def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
+        found = self.tables[table]
+        query = sa.update(found).where(*self._match(found, where)).values(**values)
+        return self.conn.execute(query).rowcount
+
+    def update_one(self, table: str, where: dict[str, Any], **values: Any) -> None:
+        if self.update(table, where, **values) != 1:
+            raise ViewError(f"no row {where} in {self.tables[table].name}")
+
+    def delete(self, table: str, **where: Any) -> None:
+        found = self.tables[table]
+        self.conn.execute(sa.delete(found).where(*self._match(found, where)))
+
+    def value(self, table: str, column: str | None, **where: Any) -> Any:
+        """One column of the row matching `where` (None if there is none)."""
+        found = self.tables[table]
+        selected = found.c[column] if column else sa.literal(1)
+        query = sa.select(selected).where(*self._match(found, where))
+        return self.conn.execute(query).scalar_one_or_none()
+
+    def column(self, table: str, column: str) -> sa.Column:
+        return self.tables[table].c[column]
+
+    @staticmethod
+    def _match(table: sa.Table, where: dict[str, Any]) -> list[Any]:
+        return [table.c[name] == value for name, value in where.items()]
+
+
+class LedgerProjection(Projection[View]):
+    """A projection of the Ledger application's events into a View."""
+
+    def of(self, event: Any, **where: Any) -> dict[str, Any]:
+        """Row key of something in the event's partner."""
+        return {"partner": self.view.partner(event), **where}
+
+
+class Entitlements(LedgerProjection):
+    """Per partner and benefit: kind, product, quantity, used, dates."""
+
+    name = "entitlements"
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Not needed by this view: only its position moves."""
+
+    @process_event.register(Enrolled)
+    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
+        self.view.add_partner(event)
+
+    @process_event.register(BenefitGranted)
+    def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
+        self.view.insert(
+            "entitlements", **self.of(event, benefit=event.benefit), kind=event.kind,
+            product=event.product, quantity=event.quantity, used=0,
+            activated_on=None, activate_by=event.activate_by,
+        )
+
+    @process_event.register(BenefitActivated)
+    def _activated(self, event: BenefitActivated, tracking: Tracking) -> None:
+        self.view.update_one(
+            "entitlements", self.of(event, benefit=event.benefit), activated_on=event.on
+        )
+
+    @process_event.register(KeyIssued)
+    def _key_issued(self, event: KeyIssued, tracking: Tracking) -> None:
+        """Product keys use the benefit's licenses."""
+        self._use(event, event.benefit, event.licenses)
+
+    @process_event.register(TicketOpened)
+    def _ticket(self, event: TicketOpened, tracking: Tracking) -> None:
+        """R17: each ticket uses one incident."""
+        self._use(event, event.benefit, 1)
+
+    @process_event.register(SeatAssigned)
+    def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
+        """A free seat got a user: one more seat used."""
+        self._use(event, seat_benefit(event.seat), 1)
+
+    @process_event.register(SeatReassigned)
+    def _seat_moved(self, event: SeatReassigned, tracking: Tracking) -> None:
+        """A held seat changed hands: as many seats used as before."""
+
+    @process_event.register(SeatReleased)
+    def _seat_freed(self, event: SeatReleased, tracking: Tracking) -> None:
+        self._use(event, seat_benefit(event.seat), -1)
+
+    def _use(self, event: Any, benefit: str, count: int) -> None:
+        used = self.view.column("entitlements", "used")
+        self.view.update_one("entitlements", self.of(event, benefit=benefit),
+                             used=used + count)
+
+
+class Expiry(LedgerProjection):
+    """Every dated end: membership renewal date, benefit expiry dates, keys'
+    usable-until, subscriptions' ends, and held seats' last day of use."""
+
+    name = "expiry"
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Not needed by this view: only its position moves."""
+
+    @process_event.register(Enrolled)
+    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
+        """R1: the membership ends on the renewal date."""
+        self.view.add_partner(event)
+        self._end(event, "membership", event.partner, event.renewal_date)
+
+    @process_event.register(Renewed)
+    def _renewed(self, event: Renewed, tracking: Tracking) -> None:
+        """R4: the latest period's renewal date is the membership's end."""
+        self._end(event, "membership", self.view.partner(event), event.renewal_date)
+
+    @process_event.register(BenefitGranted)
+    def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
+        """R2: a benefit expires on its period's renewal date; R5: its seats
+        are used until its activate-by date."""
+        self._end(event, "benefit", event.benefit, event.benefit_expiry_date)
+        self.view.insert("benefits", **self.of(event, benefit=event.benefit),
+                         activate_by=event.activate_by)
+
+    @process_event.register(KeyRedeemed)
+    def _redeemed(self, event: KeyRedeemed, tracking: Tracking) -> None:
+        """R7: a key is usable for a year; R10: the subscription's end."""
+        self._end(event, "key", event.key, event.usable_until)
+        self._end(event, "subscription", event.subscription, event.subscription_end)
+
+    @process_event.register(SeatAssigned)
+    def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
+        activate_by = self.view.value(
+            "benefits", "activate_by", **self.of(event, benefit=seat_benefit(event.seat))
+        )
+        self._end(event, "seat", event.seat, activate_by)
+
+    @process_event.register(SeatReassigned)
+    def _seat_moved(self, event: SeatReassigned, tracking: Tracking) -> None:
+        """The seat stays held: its end does not change."""
+
+    @process_event.register(SeatReleased)
+    def _seat_freed(self, event: SeatReleased, tracking: Tracking) -> None:
+        self.view.delete("expiry", **self.of(event, what="seat", id=event.seat))
+
+    def _end(self, event: Any, what: str, ident: str, ends_on: date) -> None:
+        key = self.of(event, what=what, id=ident)
+        if not self.view.update("expiry", key, ends_on=ends_on):
+            self.view.insert("expiry", **key, ends_on=ends_on)
+
+
+class Seats(LedgerProjection):
+    """Per held seat: user, state, assigned_on, reassignable_on (R13, R14)."""
+
+    name = "seats"
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Not needed by this view: only its position moves."""
+
+    @process_event.register(Enrolled)
+    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
+        self.view.add_partner(event)
+
+    @process_event.register(SeatAssigned)
+    def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
+        self.view.insert(
+            "seats", **self.of(event, seat=event.seat), benefit=seat_benefit(event.seat),
+            user=event.user, state="assigned", assigned_on=event.on,
+            reassignable_on=event.reassignable_on,
+        )
+
+    @process_event.register(SeatReassigned)
+    def _seat_moved(self, event: SeatReassigned, tracking: Tracking) -> None:
+        """R14: a reassignment starts a new window for the new user."""
+        self.view.update_one(
+            "seats", self.of(event, seat=event.seat), user=event.user, state="assigned",
+            assigned_on=event.on, reassignable_on=event.reassignable_on,
+        )
+
+    @process_event.register(SeatSignedIn)
+    def _signed_in(self, event: SeatSignedIn, tracking: Tracking) -> None:
+        """R13: the seat is active once its user signed in."""
+        self.view.update_one("seats", self.of(event, seat=event.seat), state="active")
+
+    @process_event.register(SeatReleased)
+    def _seat_freed(self, event: SeatReleased, tracking: Tracking) -> None:
+        self.view.delete("seats", **self.of(event, seat=event.seat))
+
+
+class Conflicts(LedgerProjection):
+    """R15: users' offers, and who holds which Bulk Credit seat."""
+
+    name = "conflicts"
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Not needed by this view: only its position moves."""
+
+    @process_event.register(Enrolled)
+    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
+        self.view.add_partner(event)
+
+    @process_event.register(BenefitGranted)
+    def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
+        if event.kind == BULK_CREDIT:
+            self.view.insert("bulk_benefits", **self.of(event, benefit=event.benefit))
+
+    @process_event.register(OfferRecorded)
+    def _offer(self, event: OfferRecorded, tracking: Tracking) -> None:
+        """Offers held outside the ledger are facts; recording one twice is one."""
+        self.view.insert_new("offers", **self.of(event, user=event.email, offer=event.offer))
+
+    @process_event.register(SeatAssigned)
+    def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
+        if self._is_bulk_credit(event, event.seat):
+            self.view.insert("seats", **self.of(event, seat=event.seat), user=event.user)
+
+    @process_event.register(SeatReassigned)
+    def _seat_moved(self, event: SeatReassigned, tracking: Tracking) -> None:
+        if self._is_bulk_credit(event, event.seat):
+            self.view.update_one("seats", self.of(event, seat=event.seat), user=event.user)
+
+    @process_event.register(SeatReleased)
+    def _seat_freed(self, event: SeatReleased, tracking: Tracking) -> None:
+        self.view.delete("seats", **self.of(event, seat=event.seat))
+
+    def _is_bulk_credit(self, event: Any, seat: str) -> bool:
+        key = self.of(event, benefit=seat_benefit(seat))
+        return self.view.value("bulk_benefits", None, **key) is not None
+
+
+PROJECTIONS: dict[str, type[LedgerProjection]] = {
+    cls.name: cls for cls in (Entitlements, Expiry, Seats, Conflicts)
+}

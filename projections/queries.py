@@ -1,0 +1,106 @@
+"""Report rows read from the projections' tables.
+
+The rows are shaped by ledger/reports.py's helpers, so they equal the
+reference rows for the same events and date. Everything that depends on the
+date asked (status, days left, eligibility) is computed here, never stored.
+Rows are ordered in Python (the database's collation may differ).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger.reports import entitlement_status, expiry_row, sort_expiry
+from ledger.rules import bulk_credit_conflicts, is_expiring_soon
+from ledger.views import iso
+
+Rows = list[dict[str, Any]]
+Tables = dict[str, sa.Table]
+
+
+def _rows(conn: sa.Connection, table: sa.Table, partner: str | None,
+          *where: Any) -> list[Any]:
+    if partner is not None:
+        where = (*where, table.c.partner == partner)
+    return list(conn.execute(sa.select(table).where(*where)))
+
+
+def entitlement_rows(conn: sa.Connection, tables: Tables, partner: str | None,
+                     on: date) -> Rows:
+    """What was granted, what is used, what can still be activated on `on`."""
+    found = _rows(conn, tables["entitlements"], partner)
+    return [
+        {
+            "partner": row.partner,
+            "benefit": row.benefit,
+            "kind": row.kind,
+            "product": row.product,
+            "quantity": row.quantity,
+            "used": row.used,
+            "remaining": row.quantity - row.used,
+            "activated_on": iso(row.activated_on),
+            "activate_by": iso(row.activate_by),
+            "status": entitlement_status(iso(row.activated_on), iso(row.activate_by), on),
+        }
+        for row in sorted(found, key=lambda r: (r.partner, r.benefit))
+    ]
+
+
+def _last_day(on: date, within: int) -> date:
+    try:
+        return on + timedelta(days=within)
+    except OverflowError:
+        return date.max
+
+
+def expiring_rows(conn: sa.Connection, tables: Tables, partner: str | None,
+                  on: date, within: int) -> Rows:
+    """R11: what ends within `within` days of `on`, with the FAQ's remedy."""
+    table = tables["expiry"]
+    found = _rows(conn, table, partner, table.c.ends_on >= on,
+                  table.c.ends_on <= _last_day(on, within))
+    return sort_expiry([
+        expiry_row(row.partner, row.what, row.id, row.ends_on.isoformat(), on)
+        for row in found
+        if is_expiring_soon(row.ends_on, on, within)
+    ])
+
+
+def reassignable_rows(conn: sa.Connection, tables: Tables, partner: str | None,
+                      on: date) -> Rows:
+    """R14: every held seat, its dates, and whether it can move on `on`."""
+    found = _rows(conn, tables["seats"], partner)
+    return [
+        {
+            "partner": row.partner,
+            "seat": row.seat,
+            "benefit": row.benefit,
+            "user": row.user,
+            "state": row.state,
+            "assigned_on": iso(row.assigned_on),
+            "reassignable_on": iso(row.reassignable_on),
+            "eligible": on >= row.reassignable_on,
+        }
+        for row in sorted(found, key=lambda r: (r.partner, r.seat))
+    ]
+
+
+def conflict_rows(conn: sa.Connection, tables: Tables, partner: str | None) -> Rows:
+    """R15: users holding a Bulk Credit seat together with other offers."""
+    seats: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in _rows(conn, tables["seats"], partner):
+        seats[(row.partner, row.user)].append(row.seat)
+    offers: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in _rows(conn, tables["offers"], partner):
+        offers[(row.partner, row.user)].append(row.offer)
+    rows = []
+    for key in sorted(seats.keys() & offers.keys()):
+        conflicts = bulk_credit_conflicts(offers[key])
+        if conflicts:
+            rows.append({"partner": key[0], "user": key[1],
+                         "seats": sorted(seats[key]), "offers": conflicts})
+    return rows

@@ -1,0 +1,227 @@
+"""Running the projections: catch up, rebuild, follow.
+
+Events are read by paging the event store's notifications from each
+generation's position. A page is applied to a projection in ONE transaction
+that first moves its tracking position (see Store.claim) and then runs the
+handlers, so every event is applied exactly once, in order. A handler that
+raises stops the run: its page is rolled back, the events before the failing
+one are applied again in a transaction of their own, and the position stays
+just before the failing event.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from eventsourcing.persistence import Tracking
+
+from ledger.errors import LedgerError
+from projections import handlers
+from projections.store import Generation, Moved, Store
+from projections.tables import define
+
+Batch = list[tuple[Any, Tracking]]
+Progress = Callable[[int], Any]
+
+
+class ProjectionFailed(LedgerError):
+    """A handler raised: the run stopped before the event it failed on."""
+
+    code = "projection-failed"
+
+    def __init__(self, name: str, event: Any, tracking: Tracking, position: int,
+                 error: BaseException) -> None:
+        super().__init__(
+            f"projection {name} failed on event {tracking.notification_id} "
+            f"({type(event).__name__}): {type(error).__name__}: {error}; its "
+            f"position stays at {position}; fix the cause, then run "
+            f"`ledger projections rebuild {name}` or the report again"
+        )
+        self.name = name
+        self.notification_id = tracking.notification_id
+        self.position = position
+
+
+class _HandlerFailed(Exception):
+    def __init__(self, index: int, event: Any, tracking: Tracking,
+                 error: Exception) -> None:
+        super().__init__(str(error))
+        self.index, self.event, self.tracking, self.error = index, event, tracking, error
+
+
+@lru_cache(maxsize=64)
+def tables_of(name: str, generation: int) -> dict[str, sa.Table]:
+    return define(name, generation)
+
+
+class Runner:
+    def __init__(self, app: Any, store: Store, page_size: int = 500) -> None:
+        self.app = app
+        self.store = store
+        self.page_size = page_size
+
+    # -- applying events -------------------------------------------------------
+
+    def apply(self, generation: Generation, batch: Batch) -> None:
+        """Apply a batch in one transaction, or stop at the failing event."""
+        try:
+            self._write(generation, batch)
+        except _HandlerFailed as failed:
+            done = batch[: failed.index]
+            if done:
+                self._write(generation, done)
+            position = done[-1][1].notification_id if done else generation.position
+            raise ProjectionFailed(generation.name, failed.event, failed.tracking,
+                                   position, failed.error) from failed.error
+
+    def _write(self, generation: Generation, batch: Batch) -> None:
+        tables = tables_of(generation.name, generation.generation)
+        with self.store.engine.begin() as conn:
+            self.store.claim(conn, generation, batch[-1][1].notification_id)
+            projection = handlers.PROJECTIONS[generation.name](handlers.View(conn, tables))
+            for index, (event, tracking) in enumerate(batch):
+                try:
+                    projection.process_event(event, tracking)
+                except Exception as error:
+                    raise _HandlerFailed(index, event, tracking, error) from error
+
+    def _apply_live(self, generation: Generation, batch: Batch) -> None:
+        """Apply to a live generation; if a rebuild replaced it meanwhile
+        (its tables are gone), leave it: the next page reads the new one."""
+        try:
+            self.apply(generation, batch)
+        except Moved:
+            return
+        except (ProjectionFailed, sa.exc.DBAPIError):
+            if self.store.live_generation(generation.name) == generation.generation:
+                raise
+
+    def _apply_fresh(self, generation: Generation, batch: Batch) -> None:
+        try:
+            self.apply(generation, batch)
+        except Moved:
+            return
+
+    # -- reading pages -----------------------------------------------------------
+
+    def run(
+        self,
+        generations: Callable[[], list[Generation]],
+        apply: Callable[[Generation, Batch], None],
+        progress: Progress | None = None,
+    ) -> int:
+        """Page notifications after the lowest position until none is left;
+        return how many events were read and applied."""
+        applied = 0
+        while True:
+            current = generations()
+            page = self.app.recorder.select_notifications(
+                min(g.position for g in current), self.page_size, inclusive_of_start=False
+            )
+            if not page:
+                return applied
+            events = [(self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
+                      for n in page]
+            for generation in current:
+                batch = [e for e in events if e[1].notification_id > generation.position]
+                if batch:
+                    apply(generation, batch)
+            applied += len(page)
+            if progress is not None:
+                progress(len(page))
+
+    def catch_up(self) -> int:
+        return self.run(self.store.live, self._apply_live)
+
+    def rebuild(self, names: tuple[str, ...], progress: Progress | None = None) -> int:
+        """Fill new generations from the first event, then point readers at
+        them in one transaction; until then readers use the old ones."""
+        fresh = [self.store.next_generation(name) for name in names]
+        applied = self.run(lambda: self.store.positions(fresh), self._apply_fresh, progress)
+        self.store.flip(fresh)
+        return applied
+
+    # -- status --------------------------------------------------------------------
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def lag(self, position: int) -> int:
+        """How many stored events come after `position`."""
+        events = self.app.recorder.events_record_cls.__table__
+        query = sa.select(sa.func.count()).select_from(events).where(events.c.id > position)
+        with self.store.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
+    def low(self) -> int:
+        return min(g.position for g in self.store.live())
+
+    # -- following -----------------------------------------------------------------
+
+    def follow(
+        self,
+        stop: threading.Event,
+        until: int | None = None,
+        timeout: float | None = None,
+        interval: float = 1.0,
+        announce: Callable[[str], Any] = lambda message: None,
+    ) -> int:
+        """Keep the projections caught up until `stop` is set, `timeout`
+        seconds pass, or every projection reached position `until`. Runs on
+        the event store's subscription where it has one (PostgreSQL LISTEN /
+        NOTIFY), else polls every `interval` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        applied = self.catch_up()
+        if _reached(self.low(), until):
+            return applied
+        try:
+            subscription = self.app.recorder.subscribe(gt=self.low())
+        except NotImplementedError:
+            dialect = self.store.engine.dialect.name
+            announce(f"{dialect} cannot push new events: polling every {interval:g}s")
+            return applied + self._poll(stop, until, deadline, interval)
+        announce("following the event store's notifications (Ctrl-C to stop)")
+        return applied + self._listen(subscription, stop, until, deadline)
+
+    def _poll(self, stop: threading.Event, until: int | None, deadline: float | None,
+              interval: float) -> int:
+        applied = 0
+        while not _reached(self.low(), until):
+            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+            if wait < 0 or stop.wait(wait):
+                break
+            applied += self.catch_up()
+        return applied
+
+    def _listen(self, subscription: Any, stop: threading.Event, until: int | None,
+                deadline: float | None) -> int:
+        applied, low = 0, self.low()
+        watcher = threading.Thread(target=_stop_later, args=(subscription, stop, deadline),
+                                   daemon=True)
+        with subscription:
+            watcher.start()
+            try:
+                for notification in subscription:
+                    if notification.id > low:
+                        applied += self.catch_up()
+                        low = self.low()
+                    if _reached(low, until):
+                        break
+            finally:
+                stop.set()
+        watcher.join()
+        return applied
+
+
+def _reached(position: int, until: int | None) -> bool:
+    return until is not None and position >= until
+
+
+def _stop_later(subscription: Any, stop: threading.Event, deadline: float | None) -> None:
+    stop.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    subscription.stop()

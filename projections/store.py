@@ -1,0 +1,123 @@
+"""Generations and positions: the control tables of the projections.
+
+`projection_live` names the generation readers use; `projection_tracking` holds
+the position (the last notification id applied) of every generation. A rebuild
+fills a new generation and `flip` points readers at it in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from projections.tables import CONTROL, LIVE, NAMES, TRACKING, define
+
+
+class Moved(Exception):
+    """Another runner applied these events first: re-read the positions."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    name: str
+    generation: int
+    position: int
+
+
+class Store:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def ensure(self) -> None:
+        """Create the control tables, and generation 1 of any projection that
+        has no live generation yet (empty, at position 0)."""
+        CONTROL.create_all(self.engine, checkfirst=True)
+        with self.engine.connect() as conn:
+            live = set(conn.scalars(sa.select(LIVE.c.name)))
+        for name in NAMES:
+            if name not in live:
+                self.create(name, 1)
+                with self.engine.begin() as conn:
+                    conn.execute(sa.insert(LIVE).values(name=name, generation=1))
+
+    def live(self, names: tuple[str, ...] = NAMES) -> list[Generation]:
+        """The generations readers use, with their positions, in NAMES order."""
+        query = sa.select(TRACKING).join(
+            LIVE, (LIVE.c.name == TRACKING.c.name)
+            & (LIVE.c.generation == TRACKING.c.generation)
+        )
+        with self.engine.connect() as conn:
+            rows = {row.name: Generation(row.name, row.generation, row.position)
+                    for row in conn.execute(query)}
+        return [rows[name] for name in names]
+
+    def live_generation(self, name: str) -> int:
+        with self.engine.connect() as conn:
+            query = sa.select(LIVE.c.generation).where(LIVE.c.name == name)
+            return conn.execute(query).scalar_one()
+
+    def positions(self, generations: list[Generation]) -> list[Generation]:
+        """The current positions of these generations."""
+        with self.engine.connect() as conn:
+            return [
+                Generation(g.name, g.generation, conn.execute(
+                    sa.select(TRACKING.c.position).where(*self._key(g))
+                ).scalar_one())
+                for g in generations
+            ]
+
+    def create(self, name: str, generation: int) -> Generation:
+        """Empty tables for a new generation, tracked from position 0."""
+        for table in define(name, generation).values():
+            table.create(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(TRACKING).values(
+                name=name, generation=generation, position=0))
+        return Generation(name, generation, 0)
+
+    def next_generation(self, name: str) -> Generation:
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.max(TRACKING.c.generation)).where(
+                TRACKING.c.name == name)
+            latest = conn.execute(query).scalar_one() or 0
+        return self.create(name, latest + 1)
+
+    def claim(self, conn: sa.Connection, generation: Generation, position: int) -> None:
+        """Move a generation's position, in the transaction that writes its
+        rows; raise Moved if another runner moved it first. This runs first
+        in the transaction, so concurrent runners queue on the row lock."""
+        query = (
+            sa.update(TRACKING)
+            .where(*self._key(generation), TRACKING.c.position == generation.position)
+            .values(position=position)
+        )
+        if conn.execute(query).rowcount != 1:
+            raise Moved(generation.name)
+
+    def flip(self, generations: list[Generation]) -> None:
+        """Point readers at these generations, all in one transaction, then
+        drop every other generation of those projections."""
+        with self.engine.begin() as conn:
+            for g in generations:
+                conn.execute(sa.update(LIVE).where(LIVE.c.name == g.name)
+                             .values(generation=g.generation))
+        for g in generations:
+            self._drop_others(g)
+
+    def _drop_others(self, keep: Generation) -> None:
+        with self.engine.connect() as conn:
+            query = sa.select(TRACKING.c.generation).where(
+                TRACKING.c.name == keep.name, TRACKING.c.generation != keep.generation)
+            old = list(conn.scalars(query))
+        for generation in old:
+            for table in define(keep.name, generation).values():
+                table.drop(self.engine, checkfirst=True)
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(TRACKING).where(
+                    TRACKING.c.name == keep.name, TRACKING.c.generation == generation))
+
+    @staticmethod
+    def _key(generation: Generation) -> list[sa.ColumnElement[bool]]:
+        return [TRACKING.c.name == generation.name,
+                TRACKING.c.generation == generation.generation]

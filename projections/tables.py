@@ -1,0 +1,100 @@
+"""The projections' tables, in the ledger's own database.
+
+Each projection keeps its rows in tables of one *generation* (`proj_<name>_g<N>`):
+a rebuild fills generation N+1 while readers keep using N, then one
+transaction points readers at N+1. Two control tables sit beside them:
+`projection_tracking` (the position of each projection generation, written in
+the same transaction as its rows) and `projection_live` (the generation
+readers use). Only dates are stored: nothing that depends on "today".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+CONTROL = sa.MetaData()
+
+TRACKING = sa.Table(
+    "projection_tracking",
+    CONTROL,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("generation", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+LIVE = sa.Table(
+    "projection_live",
+    CONTROL,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("generation", sa.Integer, nullable=False),
+)
+
+
+def _key(name: str) -> sa.Column:
+    return sa.Column(name, sa.String, primary_key=True)
+
+
+def _text(name: str) -> sa.Column:
+    return sa.Column(name, sa.String, nullable=False)
+
+
+def _count(name: str) -> sa.Column:
+    return sa.Column(name, sa.Integer, nullable=False)
+
+
+def _day(name: str, nullable: bool = False, index: bool = False) -> sa.Column:
+    return sa.Column(name, sa.Date, nullable=nullable, index=index)
+
+
+Columns = Callable[[], list[sa.Column]]
+
+LAYOUTS: dict[str, dict[str, Columns]] = {
+    "entitlements": {
+        "entitlements": lambda: [
+            _key("partner"), _key("benefit"), _text("kind"), _text("product"),
+            _count("quantity"), _count("used"), _day("activated_on", nullable=True),
+            _day("activate_by"),
+        ],
+    },
+    "expiry": {
+        "expiry": lambda: [
+            _key("partner"), _key("what"), _key("id"), _day("ends_on", index=True),
+        ],
+        "benefits": lambda: [_key("partner"), _key("benefit"), _day("activate_by")],
+    },
+    "seats": {
+        "seats": lambda: [
+            _key("partner"), _key("seat"), _text("benefit"), _text("user"),
+            _text("state"), _day("assigned_on"), _day("reassignable_on"),
+        ],
+    },
+    "conflicts": {
+        "offers": lambda: [_key("partner"), _key("user"), _key("offer")],
+        "seats": lambda: [_key("partner"), _key("seat"), _text("user")],
+        "bulk_benefits": lambda: [_key("partner"), _key("benefit")],
+    },
+}
+
+NAMES = tuple(LAYOUTS)
+
+
+def _partners() -> list[sa.Column]:
+    """Which partner each aggregate id is (learnt from its Enrolled event)."""
+    return [sa.Column("originator_id", sa.String(36), primary_key=True), _text("partner")]
+
+
+def table_name(projection: str, table: str, generation: int) -> str:
+    middle = "" if table == projection else f"_{table}"
+    return f"proj_{projection}{middle}_g{generation}"
+
+
+def define(projection: str, generation: int) -> dict[str, sa.Table]:
+    """The tables of one projection generation, by short name."""
+    metadata = sa.MetaData()
+    layout = {**LAYOUTS[projection], "partners": _partners}
+    return {
+        table: sa.Table(table_name(projection, table, generation), metadata, *columns())
+        for table, columns in layout.items()
+    }
