@@ -31,6 +31,13 @@ class Batch:
         self.requests: dict[UUID, Request] = {}
         self.stored: set[UUID] = set()
         self.absent: set[UUID] = set()
+        self.has_policy = False
+        self.policy_log: Any = None
+
+    def remember_policy(self, log: Any) -> None:
+        """The policy log as read once for this batch (until the next save)."""
+        self.has_policy = True
+        self.policy_log = log
 
     def cached(self, partner_id: UUID) -> Partner | None:
         found = self.partners.get(partner_id)
@@ -55,6 +62,7 @@ class Batch:
     def saved(self) -> None:
         """Everything pending was saved: keep the cache, within its bound."""
         self.changed.clear()
+        self.has_policy = False
         self.stored |= self.requests.keys()
         self.absent -= self.requests.keys()
         self.requests.clear()
@@ -68,6 +76,7 @@ class Batch:
         self.requests.clear()
         self.stored.clear()
         self.absent.clear()
+        self.has_policy = False
 
     def known(self, request_id: str) -> bool:
         """Whether a request id was already recorded (stored or pending)."""

@@ -1,0 +1,395 @@
+"""Benchmark: how close the ledger runs to what the database itself can do.
+
+Usage:
+    python scripts/bench.py [--sizes 20000,100000] [--backends sqlite,postgres]
+                            [--pg URL] [--out bench.json] [--workdir DIR]
+                            [--samples 200] [--cli-runs 10]
+
+For each backend and size (a size is a number of events in the log; the
+generated import file has half as many commands, because every imported
+command stores its event and its request-id record), it:
+
+1. generates a realistic history (scripts/gen_data.py: partners with years
+   of enrollments, renewals, grants, activations, keys and redemptions, users,
+   offers, seats, sign-ins, reassignments, releases and tickets);
+2. imports it into a fresh ledger in a child process (`ledger.importer`, the
+   code behind `ledger import`): events/s and the child's peak RSS;
+3. inserts the same rows (read back from the events table) into a scratch
+   table of the same shape with the driver's own bulk insert (sqlite3
+   `executemany`, psycopg `COPY`): the raw baseline, and the ratio;
+4. rebuilds the projections in a child process (`Reports(app).rebuild()`):
+   events/s and peak RSS;
+5. times one-partner reports (`Reports(app).entitlements(partner, on)`) and
+   one-partner audit replays (`ledger.audit.replay`) on sampled partners: p50/p99;
+6. times a single CLI write end to end (`python -m ledger ... user add`): p50;
+
+and once, `ledger --help` start-up time. It prints a table with the targets
+next to the figures and writes every figure as JSON with --out.
+
+PostgreSQL runs use a fresh schema of the server at --pg (dropped afterwards).
+The defaults finish in a few minutes on a laptop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+import gen_data  # noqa: E402 - after the path above
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TARGETS = {
+    "import_ratio": ">= 0.25 of raw",
+    "rebuild_events_per_s": ">= 50000",
+    "report_ms": "< 10 (p50/p99)",
+    "replay_ms": "< 50 (p50/p99)",
+    "cli_write_ms": "< 300 (p50)",
+    "rss_mb": "flat across sizes",
+}
+NA_PROJECTIONS = "n/a: projections not available"
+NA_AUDIT = "n/a: ledger.audit.replay not available"
+
+
+# -- child processes: one measured job each, figures as JSON on stdout -------------
+
+
+def child_import(url: str, path: str) -> dict[str, Any]:
+    from ledger.application import Ledger
+    from ledger.import_lines import ImportFile
+    from ledger.importer import Options, import_file
+
+    app = Ledger(url)
+    started = time.perf_counter()
+    report = import_file(app, ImportFile(Path(path), "jsonl"), Options(actor=gen_data.ACTOR))
+    seconds = time.perf_counter() - started
+    app.close()
+    return {"seconds": seconds, **report.summary(), "errors": report.errors[:3]}
+
+
+def child_rebuild(url: str) -> dict[str, Any]:
+    from ledger.application import Ledger
+
+    try:
+        from projections import Reports
+    except ImportError as error:
+        return {"error": f"{NA_PROJECTIONS} ({error})"}
+    app = Ledger(url)
+    started = time.perf_counter()
+    Reports(app).rebuild()
+    seconds = time.perf_counter() - started
+    app.close()
+    return {"seconds": seconds}
+
+
+def run_child(*args: str) -> tuple[dict[str, Any], float]:
+    """Run this script as a child; its JSON answer and its peak RSS in MB."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", *args], cwd=ROOT,
+        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"child {args[0]} failed with exit {process.returncode}")
+    return orjson.loads(output), usage.ru_maxrss / 1024
+
+
+# -- databases -----------------------------------------------------------------------
+
+
+class Database:
+    """A fresh, empty database for one run: a SQLite file or a PG schema."""
+
+    def __init__(self, backend: str, workdir: Path, pg: str, size: int) -> None:
+        import sqlalchemy as sa
+
+        self.backend = backend
+        self.schema = f"bench_{uuid.uuid4().hex[:12]}"
+        if backend == "sqlite":
+            path = workdir / f"ledger-{size}-{self.schema}.db"
+            self.url = f"sqlite:///{path}"
+            self.path = path
+        else:
+            self.admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as conn:
+                conn.execute(sa.text(f"CREATE SCHEMA {self.schema}"))
+            self.url = f"{pg}?options=-csearch_path%3D{self.schema}"
+        self.engine = sa.create_engine(self.url)
+
+    def close(self) -> None:
+        import sqlalchemy as sa
+
+        self.engine.dispose()
+        if self.backend == "sqlite":
+            self.path.unlink(missing_ok=True)
+            return
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {self.schema} CASCADE"))
+        self.admin.dispose()
+
+    def events(self) -> int:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM ledger_events")).scalar_one()
+
+
+def raw_baseline(db: Database, chunk: int = 20000) -> dict[str, Any]:
+    """The log's rows, inserted again with the driver's own bulk insert into a
+    scratch table of the same shape (autoincrement id, unique index); only the
+    inserts and the commit are timed."""
+    raw = db.engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        insert = _sqlite_insert if db.backend == "sqlite" else _pg_copy
+        _scratch_table(conn, db.backend)
+        seconds, rows, last = 0.0, 0, 0
+        while True:
+            cur = conn.cursor()
+            cur.execute("SELECT id, originator_id, originator_version, topic, state "
+                        f"FROM ledger_events WHERE id > {last} ORDER BY id LIMIT {chunk}")
+            batch = cur.fetchall()
+            if not batch:
+                break
+            last = batch[-1][0]
+            started = time.perf_counter()
+            insert(conn, [row[1:] for row in batch])
+            seconds += time.perf_counter() - started
+            rows += len(batch)
+        started = time.perf_counter()
+        conn.commit()
+        seconds += time.perf_counter() - started
+        conn.cursor().execute("DROP TABLE bench_raw")
+        conn.commit()
+    finally:
+        raw.close()
+    return {"rows": rows, "seconds": seconds, "events_per_s": rows / seconds,
+            "method": "sqlite3 executemany" if db.backend == "sqlite" else "psycopg COPY"}
+
+
+def _scratch_table(conn: Any, backend: str) -> None:
+    ident, uid, blob = (("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", "BLOB")
+                        if backend == "sqlite" else ("BIGSERIAL PRIMARY KEY", "UUID", "BYTEA"))
+    cur = conn.cursor()
+    cur.execute(f"CREATE TABLE bench_raw (id {ident}, originator_id {uid} NOT NULL, "
+                "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, "
+                f"state {blob} NOT NULL)")
+    cur.execute("CREATE UNIQUE INDEX bench_raw_index ON bench_raw "
+                "(originator_id, originator_version)")
+    conn.commit()
+
+
+def _sqlite_insert(conn: Any, rows: list[tuple]) -> None:
+    conn.executemany("INSERT INTO bench_raw (originator_id, originator_version, topic, "
+                     "state) VALUES (?, ?, ?, ?)", rows)
+
+
+def _pg_copy(conn: Any, rows: list[tuple]) -> None:
+    with conn.cursor().copy("COPY bench_raw (originator_id, originator_version, topic, "
+                            "state) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+# -- latencies -----------------------------------------------------------------------
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000,
+            "samples": len(ordered)}
+
+
+def timed(call: Any, arguments: list[Any]) -> list[float]:
+    times = []
+    for args in arguments:
+        started = time.perf_counter()
+        call(*args)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def report_latency(url: str, partners: list[str], on: date) -> dict[str, Any]:
+    from ledger.application import Ledger
+
+    try:
+        from projections import Reports
+    except ImportError as error:
+        return {"error": f"{NA_PROJECTIONS} ({error})"}
+    app = Ledger(url)
+    try:
+        reports = Reports(app)
+        catch_up = getattr(reports, "catch_up", None) or getattr(reports, "run", None)
+        if catch_up is not None:
+            catch_up()
+        return percentiles(timed(reports.entitlements, [(p, on) for p in partners]))
+    finally:
+        app.close()
+
+
+def replay_latency(url: str, partners: list[str], as_of: date) -> dict[str, Any]:
+    from ledger.application import Ledger
+
+    try:
+        from ledger.audit import replay
+    except ImportError as error:
+        return {"error": f"{NA_AUDIT} ({error})"}
+    app = Ledger(url)
+    try:
+        return percentiles(timed(lambda p: replay(app, p, as_of), [(p,) for p in partners]))
+    finally:
+        app.close()
+
+
+def cli(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ledger", *args], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return time.perf_counter() - started
+
+
+def cli_write(url: str, partner: str, runs: int) -> dict[str, Any]:
+    """One `user add` per run, each a new user of a partner with years of history."""
+    times = [cli("--db", url, "--actor", gen_data.ACTOR, "user", "add", partner,
+                 f"cli-{n}-{uuid.uuid4().hex[:6]}@bench.example", "--source", "aad",
+                 "--on", "2021-06-01") for n in range(runs)]
+    return percentiles(times)
+
+
+def help_startup(runs: int) -> dict[str, Any]:
+    return percentiles([cli("--help") for _ in range(runs)])
+
+
+# -- one run -----------------------------------------------------------------------
+
+
+def bench_one(backend: str, size: int, file: Path, partners: int, args: Any) -> dict[str, Any]:
+    db = Database(backend, args.workdir, args.pg, size)
+    try:
+        result: dict[str, Any] = {"backend": backend, "size": size, "partners": partners}
+        imported, import_rss = run_child("import", db.url, str(file))
+        events = db.events()
+        result["import"] = {**imported, "events": events,
+                            "events_per_s": events / imported["seconds"],
+                            "peak_rss_mb": import_rss}
+        result["raw"] = raw_baseline(db)
+        result["import"]["ratio_to_raw"] = (
+            result["import"]["events_per_s"] / result["raw"]["events_per_s"])
+        rebuilt, rebuild_rss = run_child("rebuild", db.url)
+        if "seconds" in rebuilt:
+            rebuilt["events_per_s"] = events / rebuilt["seconds"]
+        result["rebuild"] = {**rebuilt, "peak_rss_mb": rebuild_rss}
+        sample = [f"MPN-{random.randint(1, partners):06d}" for _ in range(args.samples)]
+        result["report"] = report_latency(db.url, sample, date(2020, 6, 1))
+        result["replay"] = replay_latency(db.url, sample, date(2020, 6, 1))
+        result["cli_write"] = cli_write(db.url, "MPN-000001", args.cli_runs)
+        return result
+    finally:
+        db.close()
+
+
+# -- output --------------------------------------------------------------------------
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _latency(part: dict[str, Any]) -> str:
+    if "error" in part:
+        return "n/a"
+    return f"{part['p50_ms']:.2f} / {part['p99_ms']:.2f}"
+
+
+def table(runs: list[dict[str, Any]], startup: dict[str, Any]) -> str:
+    metrics = [
+        ("events in log", lambda r: _fmt(r["import"]["events"]), ""),
+        ("partners", lambda r: _fmt(r["partners"]), ""),
+        ("import events/s", lambda r: _fmt(r["import"]["events_per_s"]), ""),
+        ("raw baseline events/s", lambda r: _fmt(r["raw"]["events_per_s"]), ""),
+        ("import / raw", lambda r: _fmt(r["import"]["ratio_to_raw"], 3), TARGETS["import_ratio"]),
+        ("rebuild events/s", lambda r: _fmt(r["rebuild"].get("events_per_s")),
+         TARGETS["rebuild_events_per_s"]),
+        ("report ms p50 / p99", lambda r: _latency(r["report"]), TARGETS["report_ms"]),
+        ("replay ms p50 / p99", lambda r: _latency(r["replay"]), TARGETS["replay_ms"]),
+        ("CLI write ms p50", lambda r: _fmt(r["cli_write"]["p50_ms"]), TARGETS["cli_write_ms"]),
+        ("import peak RSS MB", lambda r: _fmt(r["import"]["peak_rss_mb"]), TARGETS["rss_mb"]),
+        ("rebuild peak RSS MB", lambda r: _fmt(r["rebuild"]["peak_rss_mb"]), TARGETS["rss_mb"]),
+    ]
+    header = ["metric"] + [f"{r['backend']} {r['size']:,}" for r in runs] + ["target"]
+    rows = [[name] + [cell(r) for r in runs] + [target] for name, cell, target in metrics]
+    rows.append(["ledger --help ms p50", *[_fmt(startup["p50_ms"])] * len(runs), ""])
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    notes = sorted({part["error"] for r in runs for part in (r["rebuild"], r["report"], r["replay"])
+                    if "error" in part})
+    return "\n".join(lines + notes)
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20000",
+                        help="events in the log, comma-separated (default 20000)")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--pg", default=PG_SERVER, help="SQLAlchemy URL of a PostgreSQL server")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--samples", type=int, default=200, help="partners per latency")
+    parser.add_argument("--cli-runs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    random.seed(args.seed)
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        args.workdir = args.workdir or Path(tmp)
+        runs = []
+        for size in [int(s) for s in args.sizes.split(",")]:
+            file = args.workdir / f"history-{size}.jsonl"
+            partners = gen_data.write_jsonl(file, size // 2, seed=args.seed)
+            for backend in args.backends.split(","):
+                print(f"... {backend}, {size:,} events", file=sys.stderr, flush=True)
+                runs.append(bench_one(backend, size, file, partners, args))
+        startup = help_startup(args.cli_runs)
+    print(table(runs, startup))
+    figures = {"machine": machine(), "targets": TARGETS, "help_startup": startup, "runs": runs}
+    if args.out:
+        args.out.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
+def child_main(argv: list[str]) -> None:
+    job, *rest = argv
+    answer = child_import(*rest) if job == "import" else child_rebuild(*rest)
+    sys.stdout.buffer.write(orjson.dumps(answer))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_main(sys.argv[2:])
+    else:
+        main()
