@@ -27,7 +27,8 @@ from eventsourcing.utils import get_topic
 from ledger.chain import digest, rows, verify
 from ledger.errors import LedgerError
 from ledger.partner import BenefitGranted, Enrolled, PartnerEvent
-from ledger.replay import NotEnrolledAsOf, Stored, partner_events, replay, stored_event
+from ledger.replay import NotEnrolledAsOf, Stored, full_state, partner_events, replay
+from ledger.replay import stored_event
 from ledger.reports import conflict_rows, entitlement_rows, expiring_rows
 from ledger.reports import reassignable_rows
 
@@ -130,11 +131,12 @@ def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
 
 def reference_rows(app: Any, names: dict[UUID, str], on: date, within: int
                    ) -> dict[str, list[dict[str, Any]]]:
-    """The report rows computed by ledger.reports from every partner's events."""
+    """The report rows computed by ledger.reports from every partner's events
+    (replayed from the log, not loaded from a snapshot)."""
     views: dict[str, list[dict[str, Any]]] = {
         "entitlements": [], "expiring": [], "reassignable": [], "conflicts": []}
     for name in sorted(names.values()):
-        state = app.load(name)
+        state = full_state(app, name)
         views["entitlements"] += entitlement_rows(state, on)
         views["expiring"] += expiring_rows(state, on, within)
         views["reassignable"] += reassignable_rows(state, on)

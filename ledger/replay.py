@@ -72,6 +72,15 @@ def partner_events(app: Any, partner: str) -> list[Stored]:
     return found
 
 
+def full_state(app: Any, partner: str) -> Partner:
+    """The partner's current state folded from every one of its events, with
+    the version checks of `mutate`, ignoring snapshots: a fresh replay."""
+    state = None
+    for stored in partner_events(app, partner):
+        state = stored.event.mutate(state)
+    return state
+
+
 def as_utc(moment: datetime) -> datetime:
     """A naive instant means UTC."""
     if moment.tzinfo is None:

@@ -163,6 +163,16 @@ def test_a_partner_enrolled_after_the_date_held_nothing_yet(faq, run):
     assert "2020-01-31" in result.stderr
 
 
+def test_an_event_whose_prerequisite_is_later_is_listed_as_skipped(app, run):
+    app.enroll(P, d("2020-01-31"), ACTOR)
+    app.grant_admin(P, "second@contoso.example", ACTOR, d("2020-06-01"))
+    app.revoke_admin(P, "second@contoso.example", ACTOR, d("2020-03-01"))
+    state = replayed(run, "2020-04-01")
+    assert [s["event"] for s in state["skipped"]] == ["AdminRevoked"]
+    assert state["partner"]["admins"] == [ACTOR]
+    assert replayed(run, "2020-06-01")["partner"]["admins"] == [ACTOR]
+
+
 # -- two times ---------------------------------------------------------------------
 
 
@@ -266,9 +276,41 @@ needs_projections = pytest.mark.skipif(
 )
 
 
+def corrupt(url: str, sql: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
 @needs_projections
 def test_check_agrees_with_untouched_projections(faq, run):
     answer = run.json("audit", "check", "--on", "2021-06-01")
     assert answer["ok"] is True
     assert answer["differences"] == []
     assert answer["rows"]["entitlements"] == 2
+    assert answer["rows"]["reassignable"] == 1
+
+
+@needs_projections
+def test_check_finds_a_corrupted_projection_row(faq, run, db_url):
+    assert run.json("audit", "check", "--on", "2021-06-01")["ok"] is True
+    corrupt(db_url, "UPDATE proj_entitlements_g1 SET used = 7 WHERE benefit = 'AZ'")
+    result = run("audit", "check", "--on", "2021-06-01")
+    assert result.exit_code == 1
+    differences = json.loads(result.stdout)["differences"]
+    assert {(x["view"], x["partner"], x["in"], x["row"]["used"]) for x in differences} == {
+        ("entitlements", P, "log only", 10), ("entitlements", P, "projection only", 7)}
+
+
+@needs_projections
+def test_check_finds_a_row_missing_from_a_projection(faq, run, db_url):
+    run.json("audit", "check", "--on", "2021-06-01")
+    corrupt(db_url, "DELETE FROM proj_seats_g1")
+    result = run("audit", "check", "--on", "2021-06-01")
+    assert result.exit_code == 1
+    (missing,) = json.loads(result.stdout)["differences"]
+    assert (missing["view"], missing["in"], missing["row"]["seat"]) == (
+        "reassignable", "log only", "VS#1")
