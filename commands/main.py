@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from commands import admin, audit, benefit, demo, importer, key, partner, policy, seat, ticket, tenant, user
+from commands import admin, audit, benefit, demo, importer, key, partner, policy, projections, report, seat, ticket, tenant, user
 from commands.context import Context
 from commands.output import FORMATS, emit_error
 from ledger import __version__
@@ -74,7 +74,7 @@ def cli(ctx: click.Context, db: str, actor: str | None, output: str) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (partner, admin, benefit, tenant, key, user, seat, ticket, policy, demo, importer, audit):
+for module in (partner, admin, benefit, tenant, key, user, seat, ticket, policy, demo, importer, audit, report, projections):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from projections import NAMES
+
 CONTROL = sa.MetaData()
 
 TRACKING = sa.Table(
@@ -76,9 +78,6 @@ LAYOUTS: dict[str, dict[str, Columns]] = {
         "bulk_benefits": lambda: [_key("partner"), _key("benefit")],
     },
 }
-
-NAMES = tuple(LAYOUTS)
-
 
 def _partners() -> list[sa.Column]:
     """Which partner each aggregate id is (learnt from its Enrolled event)."""

@@ -1,0 +1,97 @@
+"""ledger report entitlements | expiring | reassignable | conflicts.
+
+Each report first catches the projections up with the events, then reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from commands.context import DATE, pass_context, today
+from commands.output import emit
+from ledger.policy import DEFAULT_POLICY
+
+PARTNER = click.option("--partner", "partner_id", metavar="PARTNER", default=None,
+                       help="Only this partner (default: every partner).")
+ON = click.option("--on", "on", type=DATE, default=None,
+                  help="The date the report is for (YYYY-MM-DD); default today (UTC).")
+
+
+@click.group()
+def report() -> None:
+    """Reports from the projections: what can be activated, what expires,
+    which seats can move, and Bulk Credit conflicts."""
+
+
+def _emit(obj: Any, query: Callable[[Any], list[dict[str, Any]]]) -> None:
+    """Catch the projections up, run the report, print its rows."""
+    from projections import Reports
+
+    emit(obj.output, query(Reports(obj.app)))
+
+
+@report.command()
+@PARTNER
+@ON
+@pass_context
+def entitlements(obj, partner_id: str | None, on: Any) -> None:
+    """Per benefit: quantity, used, remaining, activated_on, activate_by and
+    its status on the date: activated, available or expired (R2, R5, R6).
+
+    \b
+    Example:
+      ledger report entitlements --partner MPN-1 --on 2020-12-01
+    """
+    _emit(obj, lambda reports: reports.entitlements(partner_id, on or today()))
+
+
+@report.command()
+@PARTNER
+@ON
+@click.option("--within", type=click.IntRange(0, 36500), metavar="DAYS",
+              default=DEFAULT_POLICY.expiring_soon_days, show_default=True,
+              help="List what ends within DAYS days of the date.")
+@pass_context
+def expiring(obj, partner_id: str | None, on: Any, within: int) -> None:
+    """What ends within DAYS of the date, with days_left and the FAQ's remedy:
+    membership, benefits, keys, subscriptions and seats (R11).
+
+    \b
+    Example:
+      ledger report expiring --partner MPN-1 --on 2021-01-01 --within 30
+    """
+    _emit(obj, lambda reports: reports.expiring(partner_id, on or today(), within))
+
+
+@report.command()
+@PARTNER
+@ON
+@pass_context
+def reassignable(obj, partner_id: str | None, on: Any) -> None:
+    """Every held seat: user, assigned_on, reassignable_on, and whether it can
+    be reassigned on the date (eligible) (R14).
+
+    \b
+    Example:
+      ledger report reassignable --partner MPN-1 --on 2021-04-01
+    """
+    _emit(obj, lambda reports: reports.reassignable(partner_id, on or today()))
+
+
+@report.command()
+@PARTNER
+@pass_context
+def conflicts(obj, partner_id: str | None) -> None:
+    """Users who hold an Azure Bulk Credit seat and other offers (R15).
+
+    \b
+    Example:
+      ledger -o csv report conflicts --partner MPN-1
+    """
+    _emit(obj, lambda reports: reports.conflicts(partner_id))
+
+
+COMMANDS = [report]
