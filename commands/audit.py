@@ -55,7 +55,8 @@ def _audit() -> Any:
 
 def within_option(func: Any) -> Any:
     return click.option(
-        "--within", type=click.IntRange(min=0), default=DEFAULT_WITHIN, show_default=True,
+        "--within", type=click.IntRange(min=0), default=DEFAULT_WITHIN,
+        show_default=True,
         help="Days ahead for the `expiring` rows (R11).",
     )(func)
 
@@ -121,13 +122,14 @@ def replay(obj, partner_id: str, as_of, known_at, within: int) -> None:
     \b
     Example:
       ledger -o json audit replay MPN-1 --as-of 2020-12-01
-      ledger -o json audit replay MPN-1 --as-of 2020-12-01 --known-at 2020-12-02T00:00:00Z
+      ledger -o json audit replay MPN-1 --as-of 2020-12-01 --known-at 2020-12-02T09:00
     """
     answer = _audit().replay(obj.app, partner_id, as_of, known_at, within)
     if obj.output == "json":
         emit("json", answer)
         return
-    summary = {k: answer[k] for k in ("as_of", "known_at", "events", "through_position")}
+    summary = {k: answer[k]
+               for k in ("as_of", "known_at", "events", "through_position")}
     emit(obj.output, {**summary, **answer["partner"]})
     for section in REPLAY_SECTIONS:
         click.echo()
@@ -220,7 +222,8 @@ def verify(obj, position: int | None, sha256: str | None) -> None:
       ledger -o json audit verify --position 1200 --sha256 9f2c...e1
     """
     if (position is None) != (sha256 is None):
-        raise click.UsageError("give both --position and --sha256 (a saved digest), or neither")
+        raise click.UsageError(
+            "give both --position and --sha256 (a saved digest), or neither")
     ok, answer = _audit().verify(obj.app, position, sha256)
     _finish(obj, ok, answer)
 

@@ -27,10 +27,20 @@ from eventsourcing.utils import get_topic
 from ledger.chain import digest, rows, verify
 from ledger.errors import LedgerError
 from ledger.partner import BenefitGranted, Enrolled, PartnerEvent
-from ledger.replay import NotEnrolledAsOf, Stored, full_state, partner_events, replay
-from ledger.replay import stored_event
-from ledger.reports import conflict_rows, entitlement_rows, expiring_rows
-from ledger.reports import reassignable_rows
+from ledger.replay import (
+    NotEnrolledAsOf,
+    Stored,
+    full_state,
+    partner_events,
+    replay,
+    stored_event,
+)
+from ledger.reports import (
+    conflict_rows,
+    entitlement_rows,
+    expiring_rows,
+    reassignable_rows,
+)
 
 __all__ = ["NotEnrolledAsOf", "check", "digest", "export", "history",
            "history_row", "partners", "replay", "verify"]
@@ -92,7 +102,8 @@ def history(app: Any, partner: str, entity: str | None = None) -> list[dict[str,
     those that concern `entity`."""
     return [
         history_row(partner, s) for s in partner_events(app, partner)
-        if isinstance(s.event, PartnerEvent) and (entity is None or mentions(s.event, entity))
+        if isinstance(s.event, PartnerEvent)
+        and (entity is None or mentions(s.event, entity))
     ]
 
 

@@ -65,7 +65,8 @@ class Problem:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "problem": self.problem, "message": self.message}
+        return {"position": self.position, "problem": self.problem,
+                "message": self.message}
 
 
 @dataclass
@@ -188,10 +189,10 @@ class Checker:
     def check(self, row: Row) -> Problem | None:
         try:
             self.mapper.to_domain_event(stored_event(row))
-        except Exception as error:  # noqa: BLE001 - any failure means "does not decode"
+        except Exception as error:  # noqa: BLE001 - any failure: "does not decode"
             return Problem(row.position, "undecodable",
-                           f"position {row.position}: the stored event does not decode "
-                           f"({type(error).__name__})")
+                           f"position {row.position}: the stored event does not "
+                           f"decode ({type(error).__name__})")
         return self._version(row)
 
     def _version(self, row: Row) -> Problem | None:
@@ -222,11 +223,14 @@ class Merge:
 
     def _missing_before(self, position: int | None) -> None:
         """Recorded positions with no row left in the log."""
-        while self.pending is not None and (position is None or self.pending[0] < position):
+        while self.pending is not None and (
+            position is None or self.pending[0] < position
+        ):
             gone = self.pending[0]
             self._note_recorded(gone, self.pending[1])
-            self._break(Problem(gone, "missing",
-                                f"position {gone} was digested but is no longer in the log"))
+            self._break(Problem(
+                gone, "missing",
+                f"position {gone} was digested but is no longer in the log"))
             self.pending = next(self.recorded, None)
 
     def _break(self, problem: Problem) -> None:
@@ -256,9 +260,10 @@ class Merge:
         if self.pending is not None and self.pending[0] == position:
             self._note_recorded(position, self.pending[1])
             if self.pending[1] != head:
-                self._break(Problem(position, "changed",
-                                    f"position {position} differs from the event digested "
-                                    "there (changed, replaced or moved)"))
+                self._break(Problem(
+                    position, "changed",
+                    f"position {position} differs from the event digested there "
+                    "(changed, replaced or moved)"))
             self.pending = next(self.recorded, None)
         elif self.pending is not None:
             self._break(Problem(position, "inserted",
@@ -302,7 +307,9 @@ def failure(walk: Walk, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "broken_at": first.position if first else None,
         "problem": first.problem if first else "digest-mismatch",
         "message": first.message if first else "",
-        "problems": [p.as_dict() for p in sorted(walk.problems, key=lambda p: p.position)],
+        "problems": [
+            p.as_dict() for p in sorted(walk.problems, key=lambda p: p.position)
+        ],
         "head": head_of(walk),
     }
     answer.update(extra or {})
@@ -328,14 +335,14 @@ def _digest_mismatch(walk: Walk, position: int, sha256: str) -> Problem:
                        f"the digest covers positions up to {position}, but the log has "
                        f"nothing after {at} up to there: position {at + 1} onwards is "
                        "missing (truncated)")
-    if walk.recorded_at is not None and walk.recorded_at.hex() != sha256:
-        note = "the chain recorded in the database does not match this digest either"
+    if walk.recorded_at is None:
+        note = "no chain hash was recorded here for that position"
     else:
-        note = "the chain recorded in the database was rewritten to match the log"
+        note = "the chain hashes recorded in the database were rewritten as well"
     return Problem(position, "digest-mismatch",
-                   f"the log up to position {position} does not match the digest "
-                   f"({note}): it was changed at or before position {position}, "
-                   "and no single position can be named")
+                   f"the log up to position {position} does not match the digest, "
+                   f"and {note}: it was changed at or before position {position}, "
+                   "but no single position can be named")
 
 
 def verify(app: Any, position: int | None = None, sha256: str | None = None

@@ -18,8 +18,12 @@ from eventsourcing.persistence import StoredEvent
 from ledger import views
 from ledger.errors import LedgerError, NotFound
 from ledger.partner import Partner, PartnerEvent, partner_uuid
-from ledger.reports import conflict_rows, entitlement_rows, expiring_rows
-from ledger.reports import reassignable_rows
+from ledger.reports import (
+    conflict_rows,
+    entitlement_rows,
+    expiring_rows,
+    reassignable_rows,
+)
 
 DEFAULT_WITHIN = 30
 
@@ -61,7 +65,8 @@ def originator_events(app: Any, originator_id: UUID) -> list[Stored]:
             .order_by(record.originator_version)
             .all()
         )
-    return [Stored(row.id, app.mapper.to_domain_event(stored_event(row))) for row in rows]
+    decode = app.mapper.to_domain_event
+    return [Stored(row.id, decode(stored_event(row))) for row in rows]
 
 
 def partner_events(app: Any, partner: str) -> list[Stored]:
@@ -150,7 +155,9 @@ def state_view(partner: Partner, as_of: date, within: int) -> dict[str, Any]:
     computed by ledger.reports, so an auditor can compare them line by line."""
     return {
         "partner": views.partner_view(partner, as_of),
-        "benefits": [views.benefit_view(partner.benefits[b]) for b in sorted(partner.benefits)],
+        "benefits": [
+            views.benefit_view(partner.benefits[b]) for b in sorted(partner.benefits)
+        ],
         "keys": [key_view(partner.keys[k]) for k in sorted(partner.keys)],
         "subscriptions": [
             views.subscription_view(partner.subscriptions[s], as_of)
