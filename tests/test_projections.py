@@ -1,0 +1,313 @@
+"""Projections: the reports answer the FAQ's questions, stay equal to the
+reference rows of ledger/reports.py, survive a failing handler, rebuild
+behind the readers' backs, and follow new events."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from ledger import reports as reference
+from projections import ProjectionFailed, Reports
+from projections import handlers
+from tests.conftest import ACTOR, d
+
+P = "MPN-1"
+A, B = "a@contoso.example", "b@contoso.example"
+
+
+def faq_history(app, partner=P):
+    """The FAQ's dates: enrolled 2020-01-31 (renewal and benefit expiry
+    2021-01-31); a key redeemed 2020-12-01; a seat assigned 2021-01-01."""
+    app.enroll(partner, d("2020-01-31"), ACTOR)
+    app.grant_benefit(partner, "AZ", "product-key", "Azure", 20, d("2020-02-01"), ACTOR)
+    app.grant_benefit(partner, "VS", "user-subscription", "VS Enterprise", 5,
+                      d("2020-02-01"), ACTOR)
+    app.grant_benefit(partner, "TECH", "technical", "Support", 2, d("2020-02-01"), ACTOR)
+    app.activate_benefit(partner, "AZ", d("2020-02-01"), ACTOR)
+    app.activate_benefit(partner, "VS", d("2020-02-01"), ACTOR)
+    app.add_tenant(partner, "demo", d("2020-02-01"), ACTOR)
+    app.issue_key(partner, "AZ", "K1", 10, d("2020-12-01"), ACTOR)
+    app.redeem_key(partner, "K1", "demo", "S1", "new", d("2020-12-01"), ACTOR)
+    app.add_user(partner, A, "aad", d("2020-12-01"), ACTOR)
+    app.add_user(partner, B, "aad", d("2020-12-01"), ACTOR)
+    app.assign_seat(partner, "VS", A, d("2021-01-01"), ACTOR)
+    return app
+
+
+@pytest.fixture
+def faq(app):
+    return faq_history(app)
+
+
+def by(rows, key):
+    return {row[key]: row for row in rows}
+
+
+def test_entitlements_say_what_can_still_be_activated(faq):
+    rows = by(Reports(faq).entitlements(P, d("2021-01-01")), "benefit")
+    assert [rows[b]["status"] for b in ("AZ", "TECH", "VS")] == [
+        "activated", "available", "activated"]
+    assert (rows["AZ"]["used"], rows["AZ"]["remaining"]) == (10, 10)
+    assert (rows["VS"]["used"], rows["VS"]["remaining"]) == (1, 4)
+    assert rows["TECH"]["activate_by"] == "2021-01-31"
+    assert rows["VS"]["activate_by"] == "2021-03-02"
+    after = by(Reports(faq).entitlements(P, d("2021-02-01")), "benefit")
+    assert after["TECH"]["status"] == "expired"
+
+
+def test_expiring_lists_what_ends_in_the_next_30_days_with_the_remedy(faq):
+    rows = Reports(faq).expiring(P, d("2021-01-01"), 30)
+    assert [(r["what"], r["id"], r["ends_on"], r["days_left"]) for r in rows] == [
+        ("benefit", "AZ", "2021-01-31", 30),
+        ("benefit", "TECH", "2021-01-31", 30),
+        ("benefit", "VS", "2021-01-31", 30),
+        ("membership", P, "2021-01-31", 30),
+    ]
+    assert rows[-1]["remedy"] == "renew the membership"
+
+
+def test_a_held_seat_ends_on_the_renewal_date_plus_30_days(faq):
+    (seat,) = [r for r in Reports(faq).expiring(P, d("2021-02-01"), 30)
+               if r["what"] == "seat"]
+    assert (seat["id"], seat["ends_on"], seat["days_left"]) == ("VS#1", "2021-03-02", 29)
+    assert seat["remedy"] == "renew the membership"
+
+
+def test_a_key_redeemed_2020_12_01_expires_2021_12_01(faq):
+    rows = Reports(faq).expiring(P, d("2021-11-15"), 30)
+    assert [(r["what"], r["id"], r["ends_on"]) for r in rows] == [
+        ("key", "K1", "2021-12-01"), ("subscription", "S1", "2021-12-01")]
+    assert rows[0]["remedy"] == "add licenses, or extend for the next enrollment year"
+
+
+def test_a_seat_assigned_2021_01_01_is_reassignable_from_2021_04_01(faq):
+    reports = Reports(faq)
+    (seat,) = reports.reassignable(P, d("2021-03-31"))
+    assert (seat["seat"], seat["user"], seat["assigned_on"], seat["reassignable_on"]) == (
+        "VS#1", A, "2021-01-01", "2021-04-01")
+    assert seat["eligible"] is False
+    assert reports.reassignable(P, d("2021-04-01"))[0]["eligible"] is True
+
+
+def test_a_reassignment_starts_a_new_window_and_a_release_frees_the_seat(app):
+    """Enrolled 2020-06-01: seats are usable through 2021-07-01."""
+    app.enroll(P, d("2020-06-01"), ACTOR)
+    app.grant_benefit(P, "VS", "user-subscription", "VS", 2, d("2020-06-01"), ACTOR)
+    app.activate_benefit(P, "VS", d("2020-06-01"), ACTOR)
+    for email in (A, B):
+        app.add_user(P, email, "aad", d("2020-06-01"), ACTOR)
+    app.assign_seat(P, "VS", A, d("2021-01-01"), ACTOR)
+    reports = Reports(app)
+    assert reports.reassignable(P, d("2021-04-01"))[0]["eligible"] is True
+    app.reassign_seat(P, "VS#1", B, d("2021-04-01"), ACTOR)
+    (seat,) = reports.reassignable(P, d("2021-04-01"))
+    assert (seat["user"], seat["assigned_on"], seat["reassignable_on"], seat["eligible"]) == (
+        B, "2021-04-01", "2021-06-30", False)
+    app.release_seat(P, "VS#1", d("2021-04-02"), ACTOR)
+    assert reports.reassignable(P, d("2021-04-02")) == []
+    assert by(reports.entitlements(P, d("2021-04-02")), "benefit")["VS"]["used"] == 0
+
+
+def test_a_bulk_credit_holder_with_other_offers_is_a_conflict(faq):
+    faq.grant_benefit(P, "ABC", "azure-bulk-credit", "Bulk", 2, d("2020-12-01"), ACTOR)
+    faq.activate_benefit(P, "ABC", d("2020-12-01"), ACTOR)
+    faq.assign_seat(P, "ABC", B, d("2020-12-02"), ACTOR)
+    faq.record_offer(P, B, "Azure Pass", d("2020-12-03"), ACTOR)
+    faq.record_offer(P, B, "Action Pack", d("2020-12-04"), ACTOR)
+    faq.record_offer(P, A, "Azure Pass", d("2020-12-04"), ACTOR)
+    assert Reports(faq).conflicts(P) == [{
+        "partner": P, "user": B, "seats": ["ABC#1"],
+        "offers": ["Action Pack", "Azure Pass"]}]
+
+
+def reference_rows(app, partners, on, within=30):
+    loaded = [app.load(p) for p in sorted(partners)]
+    return {
+        "entitlements": [r for p in loaded for r in reference.entitlement_rows(p, on)],
+        "expiring": reference.sort_expiry(
+            [r for p in loaded for r in reference.expiring_rows(p, on, within)]),
+        "reassignable": [r for p in loaded for r in reference.reassignable_rows(p, on)],
+        "conflicts": [r for p in loaded for r in reference.conflict_rows(p)],
+    }
+
+
+def projected_rows(reports, on, within=30, partner=None):
+    return {
+        "entitlements": reports.entitlements(partner, on),
+        "expiring": reports.expiring(partner, on, within),
+        "reassignable": reports.reassignable(partner, on),
+        "conflicts": reports.conflicts(partner),
+    }
+
+
+def test_rows_equal_the_reference_rows_for_every_partner(faq):
+    faq_history(faq, "MPN-0")
+    reports = Reports(faq)
+    for on in ("2020-12-01", "2021-01-15", "2021-04-01"):
+        assert projected_rows(reports, d(on)) == reference_rows(faq, [P, "MPN-0"], d(on))
+        one = projected_rows(reports, d(on), partner=P)
+        assert one == reference_rows(faq, [P], d(on))
+
+
+def test_an_unknown_partner_is_not_found(faq):
+    from ledger.errors import NotFound
+
+    with pytest.raises(NotFound):
+        Reports(faq).entitlements("NOPE", d("2021-01-01"))
+
+
+def test_catching_up_when_nothing_is_new_is_two_queries(faq):
+    reports = Reports(faq)
+    assert reports.catch_up() > 0
+    statements = []
+    engine = faq.recorder.datastore.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert reports.catch_up() == 0
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+def test_status_shows_position_head_and_lag(faq):
+    reports = Reports(faq)
+    head = faq.recorder.max_notification_id()
+    assert {r["name"]: (r["position"], r["head"], r["lag"]) for r in reports.status()} == {
+        name: (0, head, head) for name in ("entitlements", "expiry", "seats", "conflicts")}
+    reports.catch_up()
+    assert all((r["position"], r["lag"]) == (head, 0) for r in reports.status())
+
+
+def notification_of(app, event_class):
+    """Notification ids of the stored events of one class, in order."""
+    topic = f"{event_class.__module__}:{event_class.__qualname__}"
+    return [n.id for n in app.recorder.select_notifications(0, 1000) if n.topic == topic]
+
+
+def test_a_failing_handler_stops_before_its_event_and_resuming_applies_each_event_once(
+    faq, monkeypatch, db_url
+):
+    from ledger.partner import KeyIssued
+
+    (target,) = notification_of(faq, KeyIssued)
+    before = max(n.id for n in faq.recorder.select_notifications(0, 1000) if n.id < target)
+    armed = {"on": True}
+
+    class Failing(handlers.Entitlements):
+        def process_event(self, event, tracking):
+            if armed["on"] and tracking.notification_id == target:
+                raise RuntimeError("disk on fire")
+            super().process_event(event, tracking)
+
+    monkeypatch.setitem(handlers.PROJECTIONS, "entitlements", Failing)
+    reports = Reports(faq)
+    with pytest.raises(ProjectionFailed) as failure:
+        reports.catch_up()
+    assert (failure.value.notification_id, failure.value.position) == (target, before)
+    assert "KeyIssued" in failure.value.message
+    assert by(reports.status(), "name")["entitlements"]["position"] == before
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        used = conn.execute(sa.text(
+            "SELECT used FROM proj_entitlements_g1 WHERE benefit = 'AZ'")).scalar_one()
+    engine.dispose()
+    assert used == 0  # the events before the failure are in, the key is not
+
+    armed["on"] = False
+    reports.catch_up()
+    resumed = projected_rows(reports, d("2021-01-01"))
+    assert by(resumed["entitlements"], "benefit")["AZ"]["used"] == 10
+    reports.rebuild()
+    assert projected_rows(reports, d("2021-01-01")) == resumed
+    assert resumed == reference_rows(faq, [P], d("2021-01-01"))
+
+
+def test_readers_see_the_old_tables_until_a_rebuild_is_complete(faq, db_url):
+    reports = Reports(faq, page_size=3)
+    on = d("2021-01-01")
+    complete = reports.entitlements(P, on)
+    engine = sa.create_engine(db_url)
+    seen = []
+
+    def progress(count):
+        with engine.connect() as conn:
+            building = conn.execute(sa.text(
+                "SELECT count(*) FROM proj_entitlements_g2")).scalar_one()
+        seen.append((reports.store.live_generation("entitlements"),
+                     reports.entitlements(P, on), building))
+
+    try:
+        applied = reports.rebuild("entitlements", progress=progress)
+    finally:
+        engine.dispose()
+    assert applied == len(faq.recorder.select_notifications(0, 1000))
+    assert all(generation == 1 and rows == complete for generation, rows, _ in seen)
+    assert seen[0][2] < len(complete)  # the new tables were incomplete then
+    assert reports.store.live_generation("entitlements") == 2
+    assert reports.entitlements(P, on) == complete
+
+
+def test_a_rebuild_fills_new_tables_and_drops_the_old_ones(faq, db_url):
+    reports = Reports(faq, page_size=4)
+    reports.catch_up()
+    reports.rebuild()
+    engine = sa.create_engine(db_url)
+    tables = set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"proj_entitlements_g2", "proj_seats_g2", "proj_expiry_g2"} <= tables
+    assert not {t for t in tables if t.endswith("_g1")}
+    assert projected_rows(reports, d("2021-01-01")) == reference_rows(
+        faq, [P], d("2021-01-01"))
+
+
+def test_two_runners_catching_up_at_once_apply_every_event_once(faq):
+    first, second = Reports(faq, page_size=2), Reports(faq, page_size=3)
+    errors = []
+
+    def catch_up(reports):
+        try:
+            reports.catch_up()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=catch_up, args=(r,)) for r in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert projected_rows(first, d("2021-01-01")) == reference_rows(
+        faq, [P], d("2021-01-01"))
+
+
+def test_follow_applies_new_events_as_they_are_recorded(faq):
+    reports = Reports(faq)
+    head = faq.recorder.max_notification_id()
+    messages, listening, done = [], threading.Event(), threading.Event()
+
+    def announce(message):
+        messages.append(message)
+        listening.set()
+
+    def follow():
+        try:
+            reports.follow(until=head + 2, timeout=60, interval=0.05, announce=announce)
+        finally:
+            done.set()
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    assert listening.wait(timeout=60)
+    faq.sign_in(P, "VS#1", d("2021-01-02"), ACTOR)
+    faq.assign_seat(P, "VS", B, d("2021-01-03"), ACTOR)
+    follower.join(timeout=90)
+    assert done.is_set()
+    assert all(r["position"] == head + 2 for r in reports.status())
+    pushes = faq.recorder.datastore.engine.dialect.name == "postgresql"
+    assert ("notifications" if pushes else "polling") in messages[0]
+    rows = by(reports.reassignable(P, d("2021-01-03")), "user")
+    assert (rows[A]["state"], rows[B]["seat"]) == ("active", "VS#2")
