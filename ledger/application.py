@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder
 
 from ledger import benefits, keys, membership, seats, support, views
 from ledger.batch import Batch
+from ledger.batch import record as record_batch
 from ledger.errors import Conflict, NotFound, RuleViolation
 from ledger.partner import Partner, Request, RequestRecorded, partner_uuid
 from ledger.partner import request_uuid
@@ -336,6 +337,12 @@ class Ledger(Application):
             ) from None
         self.pending.saved()
         return len(recordings)
+
+    def _record(self, processing_event: Any) -> list[Any]:
+        """Under a batch, store the events with one bulk insert (ledger/batch.py)."""
+        if self.pending is None:
+            return super()._record(processing_event)
+        return record_batch(self, processing_event)
 
     def discard(self) -> None:
         """Forget every pending write of the batch: nothing is saved."""
