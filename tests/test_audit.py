@@ -157,6 +157,16 @@ def test_report_rows_equal_the_reports_on_the_full_state(faq):
     assert answer["conflicts"] == reports.conflict_rows(state)
 
 
+def test_a_replay_after_the_last_event_equals_the_partner_the_ledger_loads(faq):
+    from ledger.replay import state_view
+
+    on = d("2030-01-01")
+    answer = audit.replay(faq, P, on)
+    expected = state_view(faq.load(P), on, 30)
+    assert {k: answer[k] for k in expected} == expected
+    assert answer["skipped"] == []
+
+
 def test_a_partner_enrolled_after_the_date_held_nothing_yet(faq, run):
     result = run("audit", "replay", P, "--as-of", "2020-01-30")
     assert result.exit_code == 1
