@@ -214,8 +214,10 @@ def verify(obj, position: int | None, sha256: str | None) -> None:
     rewrite the whole database.
 
     Exit 0 with `"ok": true`; exit 1 with `"ok": false`, `broken_at` (the
-    first position where the log breaks), `problem`, `message` and the
-    `problems` found.
+    first position where the log breaks), `problem` (changed, missing,
+    inserted, undecodable, version-sequence or digest-mismatch), `message`
+    and the `problems` found. With a digest, `digest_matches` says whether
+    the log up to N is the one digested (a break after N fails too).
 
     \b
     Example:

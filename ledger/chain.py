@@ -347,22 +347,21 @@ def _digest_mismatch(walk: Walk, position: int, sha256: str) -> Problem:
 
 def verify(app: Any, position: int | None = None, sha256: str | None = None
            ) -> tuple[bool, dict[str, Any]]:
-    """(ok, answer): recompute the chain; with a saved digest (position,
-    sha256) prove the log up to that position is unchanged."""
+    """(ok, answer): recompute the chain and check the log; with a saved
+    digest (position, sha256), also prove the log up to that position is
+    unchanged (`digest_matches`). Any problem anywhere makes ok False."""
     walk = walk_log(app, upto=position)
+    summary = {"events": walk.events, "recorded_through": walk.recorded_through}
     if position is None:
         if walk.problems:
             return False, failure(walk)
-        return True, {"ok": True, **head_of(walk), "events": walk.events,
-                      "recorded_through": walk.recorded_through}
-    expected = (sha256 or "").lower()
-    given = {"position": position, "sha256": expected}
+        return True, {"ok": True, **head_of(walk), **summary}
+    given = {"position": position, "sha256": (sha256 or "").lower()}
     at = walk.at_position or 0
-    matches = at == position and (walk.at_hash or GENESIS).hex() == expected
+    matches = at == position and (walk.at_hash or GENESIS).hex() == given["sha256"]
     if not matches and not any(p.position <= position for p in walk.problems):
-        walk.add(_digest_mismatch(walk, position, expected))
+        walk.add(_digest_mismatch(walk, position, given["sha256"]))
     if walk.problems or not matches:
-        return False, failure(walk, {"digest": given})
-    return True, {"ok": True, **head_of(walk), "events": walk.events,
-                  "recorded_through": walk.recorded_through,
-                  "digest": given, "verified_through": position}
+        return False, failure(walk, {"digest": given, "digest_matches": matches})
+    return True, {"ok": True, **head_of(walk), **summary, "digest": given,
+                  "digest_matches": True, "verified_through": position}

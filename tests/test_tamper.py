@@ -238,3 +238,16 @@ def test_positions_skipped_before_the_digest_are_not_tampering(ledger, db_url, r
     assert digest["position"] == 19
     code, answer = verify(run, digest)
     assert (code, answer["ok"]) == (0, True)
+
+
+def test_a_change_after_the_digest_position_fails_but_the_digest_still_matches(
+        saved, ledger, db_url, run):
+    ledger.add_user(P, "new@contoso.example", "aad", d("2021-02-01"), ACTOR)
+    run.json("audit", "digest")  # records position 15 too
+    with database(db_url) as execute:
+        (state,) = execute("SELECT state FROM ledger_events WHERE id = 15")[0]
+        changed = bytes(state).replace(b"new@", b"old@")
+        execute("UPDATE ledger_events SET state = :s WHERE id = 15", {"s": changed})
+    code, answer = verify(run, saved)
+    assert code == 1
+    assert (answer["broken_at"], answer["digest_matches"]) == (15, True)
