@@ -147,12 +147,18 @@ def record(app: Any, processing_event: Any) -> list[Any]:
 def _copy(session: Any, table: Any, rows: list[dict[str, Any]]) -> list[int]:
     """PostgreSQL: COPY the rows in (the table is locked, so their ids are the
     last len(rows) values of its sequence)."""
+    import psycopg
+    from eventsourcing.persistence import IntegrityError
+
     columns = ("originator_id", "originator_version", "topic", "state")
     cursor = session.connection().connection.driver_connection.cursor()
     name = table.name if table.schema is None else f"{table.schema}.{table.name}"
-    with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    try:
+        with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except psycopg.IntegrityError as error:
+        raise IntegrityError(error) from error
     cursor.execute(f"SELECT currval(pg_get_serial_sequence('{name}', 'id'))")
     last = cursor.fetchone()[0]
     return list(range(last - len(rows) + 1, last + 1))

@@ -274,3 +274,19 @@ def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_import(
     finally:
         resumed.close()
         clean.close()
+
+
+def test_a_batch_that_clashes_with_another_writer_saves_nothing(db_url: str, clock) -> None:
+    from ledger.errors import Conflict
+
+    app, other = Ledger(db_url, clock=clock), Ledger(db_url, clock=clock)
+    try:
+        app.enroll("P1", d("2020-01-31"), ACTOR)
+        with pytest.raises(Conflict), app.batch():
+            app.add_tenant("P1", "mine", d("2020-02-01"), ACTOR, request_id="r-1")
+            other.add_tenant("P1", "theirs", d("2020-02-01"), ACTOR)
+        assert list(app.load("P1").tenants) == ["theirs"]
+        assert app.add_tenant("P1", "mine", d("2020-02-01"), ACTOR, request_id="r-1")
+    finally:
+        app.close()
+        other.close()
