@@ -205,7 +205,9 @@ def verify(obj, position: int | None, sha256: str | None) -> None:
     log with the chain hashes `digest` recorded (a changed, deleted,
     inserted or moved event is named by its position; a truncated tail by
     the first missing position). If those recorded hashes were rewritten
-    too, verify still exits 1 but can only say "at or before N".
+    too, verify still exits 1 but can only say "at or before N". Events
+    after N are not covered by that digest: an event appended later looks
+    like any later write unless a check below fails.
 
     Without a digest it checks the log against the recorded chain hashes and
     checks what needs no digest: every event decodes and each aggregate's
