@@ -21,7 +21,7 @@ from ledger.partner import request_uuid as _request_uuid
 
 request_uuid = lru_cache(maxsize=4 * 4096)(_request_uuid)
 
-MAX_CACHED = 500
+MAX_CACHED = 100
 
 
 class Batch:
