@@ -104,9 +104,11 @@ class Batch:
         import sqlalchemy as sa  # the storage stack, only when a batch runs
 
         column = recorder.events_record_cls.originator_id
-        query = sa.select(column).where(column.in_(wanted)).distinct()
+        ids, found = list(wanted), set()
         with recorder.transaction(commit=False) as session:
-            found = {_as_uuid(value) for value in session.scalars(query)}
+            for start in range(0, len(ids), 900):  # within SQLite's bound-parameter limit
+                query = sa.select(column).where(column.in_(ids[start:start + 900]))
+                found |= {_as_uuid(value) for value in session.scalars(query.distinct())}
         self.stored = found
         self.absent = wanted - found
 
