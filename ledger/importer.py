@@ -17,8 +17,13 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import Conflict, LedgerError
-from ledger.import_lines import COMMANDS, DEFAULT_BATCH_SIZE, ImportFile, ImportFileError
-from ledger.import_lines import Line
+from ledger.import_lines import (
+    COMMANDS,
+    DEFAULT_BATCH_SIZE,
+    ImportFile,
+    ImportFileError,
+    Line,
+)
 
 
 @dataclass

@@ -51,7 +51,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-import gen_data  # noqa: E402 - after the path above
+import gen_data
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGETS = {

@@ -164,18 +164,18 @@ def test_actor_per_line_or_global(run: Cli, tmp_path: Path) -> None:
 
 BAD_FILES = {
     "bad JSON": ("a.jsonl", '{"command": "partner enroll", "partner": \n'),
-    "unknown command": ("a.jsonl", '{"command": "partner delete", "partner": "P2", '
-                        '"on": "2020-01-01"}\n'),
-    "missing field": ("a.jsonl", '{"command": "user add", "partner": "P1", '
-                      '"email": "x@contoso.example", "on": "2020-03-01"}\n'),
-    "unknown field": ("a.jsonl", '{"command": "partner renew", "partner": "P1", '
-                      '"on": "2020-12-01", "when": "now"}\n'),
-    "bad date": ("a.jsonl", '{"command": "partner renew", "partner": "P1", '
-                 '"on": "2020-13-01"}\n'),
+    "unknown command": ("a.jsonl", ('{"command": "partner delete", "partner": "P2", '
+                        '"on": "2020-01-01"}\n')),
+    "missing field": ("a.jsonl", ('{"command": "user add", "partner": "P1", '
+                      '"email": "x@contoso.example", "on": "2020-03-01"}\n')),
+    "unknown field": ("a.jsonl", ('{"command": "partner renew", "partner": "P1", '
+                      '"on": "2020-12-01", "when": "now"}\n')),
+    "bad date": ("a.jsonl", ('{"command": "partner renew", "partner": "P1", '
+                 '"on": "2020-13-01"}\n')),
     "no date": ("a.jsonl", '{"command": "partner renew", "partner": "P1"}\n'),
-    "bad number": ("a.jsonl", '{"command": "benefit grant", "partner": "P1", '
+    "bad number": ("a.jsonl", ('{"command": "benefit grant", "partner": "P1", '
                    '"benefit": "B", "kind": "technical", "product": "S", '
-                   '"quantity": 0, "on": "2020-03-01"}\n'),
+                   '"quantity": 0, "on": "2020-03-01"}\n')),
     "bad CSV header": ("a.csv", "partner,benefit,user,on\nP1,VS,a@contoso.example,2020-02-02\n"),
     "unknown extension": ("a.txt", ""),
 }
