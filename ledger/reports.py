@@ -15,7 +15,7 @@ from ledger.dates import days_between
 from ledger.partner import Partner
 from ledger.rules import bulk_credit_conflicts, is_expiring_soon
 from ledger.state import Benefit
-from ledger.views import iso
+from ledger.views import iso, seat_view
 
 REMEDIES = {
     "membership": "renew the membership",
@@ -108,12 +108,7 @@ def reassignable_rows(partner: Partner, on: date) -> list[dict[str, Any]]:
             continue
         rows.append({
             "partner": partner.partner,
-            "seat": seat.seat,
-            "benefit": seat.benefit,
-            "user": seat.user,
-            "state": seat.state,
-            "assigned_on": iso(seat.assigned_on),
-            "reassignable_on": iso(seat.reassignable_on),
+            **seat_view(seat),
             "eligible": on >= seat.reassignable_on,
         })
     return rows
