@@ -10,6 +10,7 @@ A handler that finds the view inconsistent raises: the run stops there.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,12 +21,9 @@ from eventsourcing.projection import Projection
 from ledger.partner import BenefitActivated, BenefitGranted, Enrolled, KeyIssued
 from ledger.partner import KeyRedeemed, OfferRecorded, Renewed, SeatAssigned
 from ledger.partner import SeatReassigned, SeatReleased, SeatSignedIn, TicketOpened
+from projections.rows import Rows, ViewError
 
 BULK_CREDIT = "azure-bulk-credit"
-
-
-class ViewError(Exception):
-    """A handler found the view not as the events say it must be."""
 
 
 def seat_benefit(seat: str) -> str:
@@ -34,60 +32,56 @@ def seat_benefit(seat: str) -> str:
 
 
 class View:
-    """The tables of one projection generation, written on one connection
-    inside the transaction the runner opened."""
+    """The rows of one projection generation, as the transaction the runner
+    opened sees them: handlers read and change rows by primary key; the
+    runner writes the changes back before it commits (see rows.py)."""
 
-    def __init__(self, conn: sa.Connection, tables: dict[str, sa.Table]) -> None:
+    def __init__(self, conn: sa.Connection, rows: Rows) -> None:
         self.conn = conn
-        self.tables = tables
-        self._partners: dict[str, str] = {}
+        self.rows = rows
 
     def add_partner(self, event: Enrolled) -> None:
         self.insert("partners", originator_id=str(event.originator_id),
                     partner=event.partner)
-        self._partners[str(event.originator_id)] = event.partner
 
     def partner(self, event: Any) -> str:
         """The partner id of the aggregate that recorded `event`."""
-        key = str(event.originator_id)
-        if key not in self._partners:
-            self._partners[key] = self.value("partners", "partner", originator_id=key)
-        return self._partners[key]
+        return self.value("partners", "partner", originator_id=str(event.originator_id))
+
+    def get(self, table: str, **key: Any) -> dict[str, Any] | None:
+        return self.rows.get(self.conn, table, self.rows.key(table, key))
 
     def insert(self, table: str, **values: Any) -> None:
-        self.conn.execute(sa.insert(self.tables[table]).values(**values))
+        key = self.rows.key(table, values)
+        if self.rows.get(self.conn, table, key) is not None:
+            raise ViewError(f"{table} already has a row {key}")
+        self.rows.put(table, key, values)
 
     def insert_new(self, table: str, **values: Any) -> None:
-        """Insert a row unless one with the same values is there already."""
-        if self.value(table, None, **values) is None:
+        """Insert a row unless one with the same key is there already."""
+        if self.get(table, **values) is None:
             self.insert(table, **values)
 
-    def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
-        found = self.tables[table]
-        query = sa.update(found).where(*self._match(found, where)).values(**values)
-        return self.conn.execute(query).rowcount
+    def update(self, table: str, where: dict[str, Any], **values: Any) -> bool:
+        """Change the row with this key; False if there is none."""
+        row = self.get(table, **where)
+        if row is None:
+            return False
+        self.rows.put(table, self.rows.key(table, where), {**row, **values})
+        return True
 
     def update_one(self, table: str, where: dict[str, Any], **values: Any) -> None:
-        if self.update(table, where, **values) != 1:
-            raise ViewError(f"no row {where} in {self.tables[table].name}")
+        if not self.update(table, where, **values):
+            raise ViewError(f"{table} has no row {where}")
 
     def delete(self, table: str, **where: Any) -> None:
-        found = self.tables[table]
-        self.conn.execute(sa.delete(found).where(*self._match(found, where)))
+        if self.get(table, **where) is not None:
+            self.rows.put(table, self.rows.key(table, where), None)
 
-    def value(self, table: str, column: str | None, **where: Any) -> Any:
-        """One column of the row matching `where` (None if there is none)."""
-        found = self.tables[table]
-        selected = found.c[column] if column else sa.literal(1)
-        query = sa.select(selected).where(*self._match(found, where))
-        return self.conn.execute(query).scalar_one_or_none()
-
-    def column(self, table: str, column: str) -> sa.Column:
-        return self.tables[table].c[column]
-
-    @staticmethod
-    def _match(table: sa.Table, where: dict[str, Any]) -> list[Any]:
-        return [table.c[name] == value for name, value in where.items()]
+    def value(self, table: str, column: str, **where: Any) -> Any:
+        """One column of the row with this key (None if there is none)."""
+        row = self.get(table, **where)
+        return None if row is None else row[column]
 
 
 class LedgerProjection(Projection[View]):
@@ -149,9 +143,11 @@ class Entitlements(LedgerProjection):
         self._use(event, seat_benefit(event.seat), -1)
 
     def _use(self, event: Any, benefit: str, count: int) -> None:
-        used = self.view.column("entitlements", "used")
-        self.view.update_one("entitlements", self.of(event, benefit=benefit),
-                             used=used + count)
+        key = self.of(event, benefit=benefit)
+        used = self.view.value("entitlements", "used", **key)
+        if used is None:
+            raise ViewError(f"entitlements has no row {key}")
+        self.view.update_one("entitlements", key, used=used + count)
 
 
 class Expiry(LedgerProjection):
@@ -288,9 +284,20 @@ class Conflicts(LedgerProjection):
 
     def _is_bulk_credit(self, event: Any, seat: str) -> bool:
         key = self.of(event, benefit=seat_benefit(seat))
-        return self.view.value("bulk_benefits", None, **key) is not None
+        return self.view.get("bulk_benefits", **key) is not None
 
 
 PROJECTIONS: dict[str, type[LedgerProjection]] = {
     cls.name: cls for cls in (Entitlements, Expiry, Seats, Conflicts)
 }
+
+
+@lru_cache(maxsize=256)
+def handles(projection: type[LedgerProjection], event_class: type) -> bool:
+    """Whether a projection registered a handler for this class of event
+    (events it has no handler for need not even be decoded)."""
+    for klass in projection.__mro__:
+        method = klass.__dict__.get("process_event")
+        if method is not None and hasattr(method, "dispatcher"):
+            return method.dispatcher.dispatch(event_class) is not method.func
+    return True

@@ -27,7 +27,7 @@ Rows = list[dict[str, Any]]
 
 
 class Reports:
-    def __init__(self, app: Any, page_size: int = 500) -> None:
+    def __init__(self, app: Any, page_size: int = 1000) -> None:
         self.app = app
         self.store = Store(app.recorder.datastore.engine)
         self.store.ensure()

@@ -18,10 +18,12 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.utils import resolve_topic
 
 from ledger.errors import LedgerError
 from projections import handlers
+from projections.rows import Rows
 from projections.store import Generation, Moved, Store
 from projections.tables import define
 
@@ -60,50 +62,60 @@ def tables_of(name: str, generation: int) -> dict[str, sa.Table]:
 
 
 class Runner:
-    def __init__(self, app: Any, store: Store, page_size: int = 500) -> None:
+    def __init__(self, app: Any, store: Store, page_size: int = 1000) -> None:
         self.app = app
         self.store = store
         self.page_size = page_size
 
     # -- applying events -------------------------------------------------------
 
-    def apply(self, generation: Generation, batch: Batch) -> None:
-        """Apply a batch in one transaction, or stop at the failing event."""
+    def apply(self, generation: Generation, batch: Batch, rows: Rows | None = None) -> None:
+        """Apply a batch in one transaction, or stop at the failing event.
+        `rows` (the generation's rows kept in memory) are forgotten when the
+        transaction fails, since they may hold its rolled-back changes."""
+        rows = rows or Rows(tables_of(generation.name, generation.generation))
         try:
-            self._write(generation, batch)
+            self._write(generation, batch, rows)
         except _HandlerFailed as failed:
+            rows.forget()
             done = batch[: failed.index]
             if done:
-                self._write(generation, done)
+                self._write(generation, done, rows)
             position = done[-1][1].notification_id if done else generation.position
             raise ProjectionFailed(generation.name, failed.event, failed.tracking,
                                    position, failed.error) from failed.error
+        except BaseException:
+            rows.forget()
+            raise
 
-    def _write(self, generation: Generation, batch: Batch) -> None:
-        tables = tables_of(generation.name, generation.generation)
+    def _write(self, generation: Generation, batch: Batch, rows: Rows) -> None:
+        projection_class = handlers.PROJECTIONS[generation.name]
         with self.store.engine.begin() as conn:
             self.store.claim(conn, generation, batch[-1][1].notification_id)
-            projection = handlers.PROJECTIONS[generation.name](handlers.View(conn, tables))
+            projection = projection_class(handlers.View(conn, rows))
             for index, (event, tracking) in enumerate(batch):
+                if event is None or not handlers.handles(projection_class, type(event)):
+                    continue
                 try:
                     projection.process_event(event, tracking)
                 except Exception as error:
                     raise _HandlerFailed(index, event, tracking, error) from error
+            rows.flush(conn)
 
-    def _apply_live(self, generation: Generation, batch: Batch) -> None:
+    def _apply_live(self, generation: Generation, batch: Batch, rows: Rows) -> None:
         """Apply to a live generation; if a rebuild replaced it meanwhile
         (its tables are gone), leave it: the next page reads the new one."""
         try:
-            self.apply(generation, batch)
+            self.apply(generation, batch, rows)
         except Moved:
             return
         except (ProjectionFailed, sa.exc.DBAPIError):
             if self.store.live_generation(generation.name) == generation.generation:
                 raise
 
-    def _apply_fresh(self, generation: Generation, batch: Batch) -> None:
+    def _apply_fresh(self, generation: Generation, batch: Batch, rows: Rows) -> None:
         try:
-            self.apply(generation, batch)
+            self.apply(generation, batch, rows)
         except Moved:
             return
 
@@ -112,28 +124,60 @@ class Runner:
     def run(
         self,
         generations: Callable[[], list[Generation]],
-        apply: Callable[[Generation, Batch], None],
+        apply: Callable[[Generation, Batch, Rows], None],
         progress: Progress | None = None,
     ) -> int:
         """Page notifications after the lowest position until none is left;
         return how many events were read and applied."""
-        applied = 0
+        applied, cache = 0, {}  # the rows of each generation, across pages
         while True:
             current = generations()
-            page = self.app.recorder.select_notifications(
-                min(g.position for g in current), self.page_size, inclusive_of_start=False
-            )
+            page = self.notifications(min(g.position for g in current))
             if not page:
                 return applied
-            events = [(self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
-                      for n in page]
+            events = self._decode(page, current)
             for generation in current:
                 batch = [e for e in events if e[1].notification_id > generation.position]
                 if batch:
-                    apply(generation, batch)
+                    apply(generation, batch, self._rows(cache, generation))
             applied += len(page)
             if progress is not None:
                 progress(len(page))
+
+    def notifications(self, after: int) -> list[Notification]:
+        """The next page of stored events after a position: the query of the
+        recorder's select_notifications, in SQLAlchemy Core (no ORM objects)."""
+        table = self.app.recorder.events_record_cls.__table__
+        query = (sa.select(table.c.id, table.c.originator_id, table.c.originator_version,
+                           table.c.topic, table.c.state)
+                 .where(table.c.id > after).order_by(table.c.id).limit(self.page_size))
+        with self.store.engine.connect() as conn:
+            return [Notification(id=row.id, originator_id=row.originator_id,
+                                 originator_version=row.originator_version,
+                                 topic=row.topic, state=bytes(row.state))
+                    for row in conn.execute(query)]
+
+    @staticmethod
+    def _rows(cache: dict[tuple[str, int], Rows], generation: Generation) -> Rows:
+        """The generation's rows in memory; at position 0 its tables are
+        still empty, so they are complete."""
+        key = (generation.name, generation.generation)
+        if key not in cache:
+            tables = tables_of(generation.name, generation.generation)
+            cache[key] = Rows(tables, complete=generation.position == 0)
+        return cache[key]
+
+    def _decode(self, page: list[Notification], current: list[Generation]) -> Batch:
+        """Each notification as (event, tracking); the event is None where no
+        projection handles its class, so it is never decoded."""
+        classes = [handlers.PROJECTIONS[g.name] for g in current]
+        events: Batch = []
+        for notification in page:
+            needed = any(handlers.handles(c, resolve_topic(notification.topic))
+                         for c in classes)
+            event = self.app.mapper.to_domain_event(notification) if needed else None
+            events.append((event, Tracking(self.app.name, notification.id)))
+        return events
 
     def catch_up(self) -> int:
         return self.run(self.store.live, self._apply_live)

@@ -1,0 +1,84 @@
+"""The rows a projection generation holds, kept in memory while a runner
+applies events, and written back in the transaction that moves its position.
+
+Handlers read and change rows by primary key; `flush` writes the changed
+rows with one DELETE and one INSERT statement per table (executemany). A
+fresh generation starts `complete` (its tables are empty, so a row not in
+memory does not exist); otherwise a missing row is read from the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+Key = tuple[Any, ...]
+MAX_ROWS = 50_000
+
+
+class ViewError(Exception):
+    """A handler found the view not as the events say it must be."""
+
+
+class Rows:
+    def __init__(self, tables: dict[str, sa.Table], complete: bool = False) -> None:
+        self.tables = tables
+        self.complete = complete
+        self.keys = {name: [c.name for c in t.primary_key.columns]
+                     for name, t in tables.items()}
+        self.rows: dict[str, dict[Key, dict[str, Any] | None]] = {n: {} for n in tables}
+        self.stored: dict[str, set[Key]] = {n: set() for n in tables}
+        self.dirty: dict[str, set[Key]] = {n: set() for n in tables}
+
+    def key(self, table: str, values: dict[str, Any]) -> Key:
+        return tuple(values[name] for name in self.keys[table])
+
+    def get(self, conn: sa.Connection, table: str, key: Key) -> dict[str, Any] | None:
+        rows = self.rows[table]
+        if key not in rows:
+            rows[key] = None if self.complete else self._load(conn, table, key)
+            if rows[key] is not None:
+                self.stored[table].add(key)
+        return rows[key]
+
+    def put(self, table: str, key: Key, row: dict[str, Any] | None) -> None:
+        self.rows[table][key] = row
+        self.dirty[table].add(key)
+
+    def _load(self, conn: sa.Connection, table: str, key: Key) -> dict[str, Any] | None:
+        found = self.tables[table]
+        where = [found.c[name] == value for name, value in zip(self.keys[table], key)]
+        row = conn.execute(sa.select(found).where(*where)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def flush(self, conn: sa.Connection) -> None:
+        """Write every changed row: delete the stored ones, insert the live ones."""
+        for table, dirty in self.dirty.items():
+            if dirty:
+                self._write(conn, table, dirty)
+            dirty.clear()
+        if sum(len(rows) for rows in self.rows.values()) > MAX_ROWS:
+            self.forget()
+
+    def _write(self, conn: sa.Connection, table: str, dirty: set[Key]) -> None:
+        found, names, stored = self.tables[table], self.keys[table], self.stored[table]
+        gone = [dict(zip(names, key)) for key in dirty if key in stored]
+        if gone:
+            where = [found.c[name] == sa.bindparam(f"k_{name}") for name in names]
+            conn.execute(sa.delete(found).where(*where),
+                         [{f"k_{n}": row[n] for n in names} for row in gone])
+        rows = self.rows[table]
+        live = [rows[key] for key in dirty if rows[key] is not None]
+        if live:
+            conn.execute(sa.insert(found), live)
+        for key in dirty:
+            (stored.add if rows[key] is not None else stored.discard)(key)
+
+    def forget(self) -> None:
+        """Drop what is in memory; later reads go to the tables."""
+        self.complete = False
+        for table in self.tables:
+            self.rows[table].clear()
+            self.stored[table].clear()
+            self.dirty[table].clear()
