@@ -18,9 +18,20 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from ledger.partner import BenefitActivated, BenefitGranted, Enrolled, KeyIssued
-from ledger.partner import KeyRedeemed, OfferRecorded, Renewed, SeatAssigned
-from ledger.partner import SeatReassigned, SeatReleased, SeatSignedIn, TicketOpened
+from ledger.partner import (
+    BenefitActivated,
+    BenefitGranted,
+    Enrolled,
+    KeyIssued,
+    KeyRedeemed,
+    OfferRecorded,
+    Renewed,
+    SeatAssigned,
+    SeatReassigned,
+    SeatReleased,
+    SeatSignedIn,
+    TicketOpened,
+)
 from projections.rows import Rows, ViewError
 
 BULK_CREDIT = "azure-bulk-credit"

@@ -18,10 +18,9 @@ import sqlalchemy as sa
 
 from ledger.errors import NotFound
 from ledger.partner import partner_uuid
-from projections import queries
+from projections import NAMES, queries
 from projections.runner import Progress, Runner, tables_of
 from projections.store import Store
-from projections.tables import NAMES
 
 Rows = list[dict[str, Any]]
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from projections.tables import CONTROL, LIVE, NAMES, TRACKING, define
+from projections import NAMES
+from projections.tables import CONTROL, LIVE, TRACKING, define
 
 
 class Moved(Exception):

@@ -14,8 +14,6 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from projections import NAMES
-
 CONTROL = sa.MetaData()
 
 TRACKING = sa.Table(

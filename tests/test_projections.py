@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger import reports as reference
-from projections import ProjectionFailed, Reports
-from projections import handlers
+from projections import ProjectionFailed, Reports, handlers
 from tests.conftest import ACTOR, d
 
 P = "MPN-1"
@@ -164,7 +163,7 @@ def test_catching_up_when_nothing_is_new_is_two_queries(faq):
     assert reports.catch_up() > 0
     statements = []
     engine = faq.recorder.datastore.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    listener = lambda *args: statements.append(args[2])
     sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         assert reports.catch_up() == 0
@@ -311,3 +310,10 @@ def test_follow_applies_new_events_as_they_are_recorded(faq):
     assert ("notifications" if pushes else "polling") in messages[0]
     rows = by(reports.reassignable(P, d("2021-01-03")), "user")
     assert (rows[A]["state"], rows[B]["seat"]) == ("active", "VS#2")
+
+
+def test_every_projection_has_tables_and_handlers():
+    from projections import NAMES
+    from projections.tables import LAYOUTS
+
+    assert tuple(LAYOUTS) == tuple(handlers.PROJECTIONS) == NAMES
