@@ -78,15 +78,23 @@ class Runner:
             self._write(generation, batch, rows)
         except _HandlerFailed as failed:
             rows.forget()
-            done = batch[: failed.index]
-            if done:
-                self._write(generation, done, rows)
-            position = done[-1][1].notification_id if done else generation.position
+            position = self._apply_before(generation, batch[: failed.index], rows)
             raise ProjectionFailed(generation.name, failed.event, failed.tracking,
                                    position, failed.error) from failed.error
         except BaseException:
             rows.forget()
             raise
+
+    def _apply_before(self, generation: Generation, done: Batch, rows: Rows) -> int:
+        """Apply the events before a failing one; return the new position."""
+        if not done:
+            return generation.position
+        try:
+            self._write(generation, done, rows)
+        except BaseException:
+            rows.forget()
+            raise
+        return done[-1][1].notification_id
 
     def _write(self, generation: Generation, batch: Batch, rows: Rows) -> None:
         projection_class = handlers.PROJECTIONS[generation.name]

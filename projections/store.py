@@ -31,16 +31,19 @@ class Store:
         self.engine = engine
 
     def ensure(self) -> None:
-        """Create the control tables, and generation 1 of any projection that
-        has no live generation yet (empty, at position 0)."""
+        """Create the control tables, and a first generation of any projection
+        that has no live generation yet (empty, at position 0)."""
         CONTROL.create_all(self.engine, checkfirst=True)
         with self.engine.connect() as conn:
             live = set(conn.scalars(sa.select(LIVE.c.name)))
-        for name in NAMES:
-            if name not in live:
-                self.create(name, 1)
+        for name in set(NAMES) - live:
+            try:
+                generation = self.next_generation(name)
                 with self.engine.begin() as conn:
-                    conn.execute(sa.insert(LIVE).values(name=name, generation=1))
+                    conn.execute(sa.insert(LIVE).values(
+                        name=name, generation=generation.generation))
+            except sa.exc.IntegrityError:
+                pass  # another process made it live first
 
     def live(self, names: tuple[str, ...] = NAMES) -> list[Generation]:
         """The generations readers use, with their positions, in NAMES order."""
