@@ -178,11 +178,10 @@ class Runner:
     def _decode(self, page: list[Notification], current: list[Generation]) -> Batch:
         """Each notification as (event, tracking); the event is None where no
         projection handles its class, so it is never decoded."""
-        classes = [handlers.PROJECTIONS[g.name] for g in current]
+        classes = tuple(handlers.PROJECTIONS[g.name] for g in current)
         events: Batch = []
         for notification in page:
-            needed = any(handlers.handles(c, resolve_topic(notification.topic))
-                         for c in classes)
+            needed = _needed(classes, notification.topic)
             event = self.app.mapper.to_domain_event(notification) if needed else None
             events.append((event, Tracking(self.app.name, notification.id)))
         return events
@@ -268,6 +267,12 @@ class Runner:
                 stop.set()
         watcher.join()
         return applied
+
+
+@lru_cache(maxsize=256)
+def _needed(classes: tuple[type, ...], topic: str) -> bool:
+    """Whether any of these projections handles events of this topic."""
+    return any(handlers.handles(c, resolve_topic(topic)) for c in classes)
 
 
 def _reached(position: int, until: int | None) -> bool:
