@@ -4,7 +4,9 @@ applies events, and written back in the transaction that moves its position.
 Handlers read and change rows by primary key; `flush` writes the changed
 rows with one DELETE and one INSERT statement per table (executemany). A
 fresh generation starts `complete` (its tables are empty, so a row not in
-memory does not exist); otherwise a missing row is read from the table.
+memory does not exist); otherwise a missing row is read from the table. The
+rows remember the position they reflect: when another runner has moved the
+generation since, they are forgotten and read again.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ class ViewError(Exception):
 
 
 class Rows:
-    def __init__(self, tables: dict[str, sa.Table], complete: bool = False) -> None:
+    def __init__(self, tables: dict[str, sa.Table], position: int | None = None,
+                 complete: bool = False) -> None:
         self.tables = tables
+        self.position = position  # what these rows reflect; None: unknown
         self.complete = complete
         self.keys = {name: [c.name for c in t.primary_key.columns]
                      for name, t in tables.items()}
@@ -75,8 +79,17 @@ class Rows:
         for key in dirty:
             (stored.add if rows[key] is not None else stored.discard)(key)
 
+    def at(self, position: int) -> Rows:
+        """These rows, valid at `position`: if another runner moved the
+        generation since they were read, forget them."""
+        if self.position != position:
+            self.forget()
+            self.position = position
+        return self
+
     def forget(self) -> None:
         """Drop what is in memory; later reads go to the tables."""
+        self.position = None
         self.complete = False
         for table in self.tables:
             self.rows[table].clear()

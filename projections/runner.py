@@ -73,7 +73,8 @@ class Runner:
         """Apply a batch in one transaction, or stop at the failing event.
         `rows` (the generation's rows kept in memory) are forgotten when the
         transaction fails, since they may hold its rolled-back changes."""
-        rows = rows or Rows(tables_of(generation.name, generation.generation))
+        rows = (rows or Rows(tables_of(generation.name, generation.generation))).at(
+            generation.position)
         try:
             self._write(generation, batch, rows)
         except _HandlerFailed as failed:
@@ -109,6 +110,7 @@ class Runner:
                 except Exception as error:
                     raise _HandlerFailed(index, event, tracking, error) from error
             rows.flush(conn)
+        rows.position = batch[-1][1].notification_id
 
     def _apply_live(self, generation: Generation, batch: Batch, rows: Rows) -> None:
         """Apply to a live generation; if a rebuild replaced it meanwhile
@@ -172,7 +174,7 @@ class Runner:
         key = (generation.name, generation.generation)
         if key not in cache:
             tables = tables_of(generation.name, generation.generation)
-            cache[key] = Rows(tables, complete=generation.position == 0)
+            cache[key] = Rows(tables, generation.position, complete=generation.position == 0)
         return cache[key]
 
     def _decode(self, page: list[Notification], current: list[Generation]) -> Batch:
@@ -186,8 +188,8 @@ class Runner:
             events.append((event, Tracking(self.app.name, notification.id)))
         return events
 
-    def catch_up(self) -> int:
-        return self.run(self.store.live, self._apply_live)
+    def catch_up(self, progress: Progress | None = None) -> int:
+        return self.run(self.store.live, self._apply_live, progress)
 
     def rebuild(self, names: tuple[str, ...], progress: Progress | None = None) -> int:
         """Fill new generations from the first event, then point readers at

@@ -263,8 +263,11 @@ def test_a_rebuild_fills_new_tables_and_drops_the_old_ones(faq, db_url):
         faq, [P], d("2021-01-01"))
 
 
-def test_two_runners_catching_up_at_once_apply_every_event_once(faq):
-    first, second = Reports(faq, page_size=2), Reports(faq, page_size=3)
+def test_runners_catching_up_at_once_apply_every_event_once(faq):
+    """Each runner keeps rows in memory between pages; when another runner
+    moved a projection meanwhile, it must read them again."""
+    faq_history(faq, "MPN-0")
+    runners = [Reports(faq, page_size=size) for size in (1, 2, 3)]
     errors = []
 
     def catch_up(reports):
@@ -273,14 +276,30 @@ def test_two_runners_catching_up_at_once_apply_every_event_once(faq):
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=catch_up, args=(r,)) for r in (first, second)]
+    threads = [threading.Thread(target=catch_up, args=(r,)) for r in runners]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
-    assert projected_rows(first, d("2021-01-01")) == reference_rows(
-        faq, [P], d("2021-01-01"))
+    assert projected_rows(runners[0], d("2021-01-01")) == reference_rows(
+        faq, [P, "MPN-0"], d("2021-01-01"))
+
+
+def test_a_runner_reads_rows_again_when_another_moved_the_projection_between_pages(faq):
+    first, second = Reports(faq, page_size=2), Reports(faq)
+    pages = []
+
+    def progress(count):
+        if not pages:  # after the first page of the first runner
+            second.catch_up()
+            faq.activate_benefit(P, "TECH", d("2021-01-02"), ACTOR)
+            faq.issue_key(P, "AZ", "K2", 5, d("2021-01-02"), ACTOR)
+        pages.append(count)
+
+    first.runner.catch_up(progress)
+    assert projected_rows(first, d("2021-01-02")) == reference_rows(faq, [P], d("2021-01-02"))
+    assert by(first.entitlements(P, d("2021-01-02")), "benefit")["AZ"]["used"] == 15
 
 
 def test_follow_applies_new_events_as_they_are_recorded(faq):
