@@ -31,6 +31,7 @@ class Reports:
         self.store = Store(app.recorder.datastore.engine)
         self.store.ensure()
         self.runner = Runner(app, self.store, page_size)
+        self._live: dict[str, int] = {}
 
     # -- keeping up ----------------------------------------------------------
 
@@ -45,7 +46,9 @@ class Reports:
         `progress(n)` is called after each page of n events."""
         if name is not None and name not in NAMES:
             raise NotFound("projection", name)
-        return self.runner.rebuild((name,) if name else NAMES, progress)
+        applied = self.runner.rebuild((name,) if name else NAMES, progress)
+        self._live.clear()
+        return applied
 
     def follow(self, stop: threading.Event | None = None, until: int | None = None,
                timeout: float | None = None, interval: float = 1.0,
@@ -79,9 +82,12 @@ class Reports:
 
     def _report(self, name: str, partner: str | None, query: Callable[..., Rows],
                 *args: Any) -> Rows:
-        self.check_partner(partner)
+        """Catch up, read the rows; no rows may mean an unknown partner."""
         self.catch_up()
-        return self._read(name, lambda conn, tables: query(conn, tables, partner, *args))
+        rows = self._read(name, lambda conn, tables: query(conn, tables, partner, *args))
+        if not rows:
+            self.check_partner(partner)
+        return rows
 
     def check_partner(self, partner: str | None) -> None:
         """An unknown partner is bad input (exit 2 at the CLI)."""
@@ -91,13 +97,16 @@ class Reports:
             raise NotFound("partner", partner)
 
     def _read(self, name: str, query: Callable[[sa.Connection, Any], Rows]) -> Rows:
-        """Read the live generation; if a rebuild replaced it in between
-        (its tables are gone), read the new one."""
+        """Read the live generation (remembered between reports); if a
+        rebuild replaced it (its tables are gone), read the new one."""
         while True:
-            generation = self.store.live_generation(name)
+            generation = self._live.get(name) or self.store.live_generation(name)
+            self._live[name] = generation
             try:
                 with self.store.engine.connect() as conn:
                     return query(conn, tables_of(name, generation))
             except sa.exc.DBAPIError:
-                if self.store.live_generation(name) == generation:
+                live = self.store.live_generation(name)
+                if live == generation:
                     raise
+                self._live[name] = live

@@ -336,3 +336,12 @@ def test_every_projection_has_tables_and_handlers():
     from projections.tables import LAYOUTS
 
     assert tuple(LAYOUTS) == tuple(handlers.PROJECTIONS) == NAMES
+
+
+def test_a_reader_finds_the_new_tables_after_another_process_rebuilt(faq):
+    reader, rebuilder = Reports(faq), Reports(faq)
+    on = d("2021-01-01")
+    before = reader.reassignable(P, on)
+    rebuilder.rebuild("seats")
+    assert reader.reassignable(P, on) == before
+    assert reader.store.live_generation("seats") == 2
