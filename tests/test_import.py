@@ -224,7 +224,7 @@ def partner_state(app: Ledger, partner: str) -> dict[str, Any]:
 
 def start_import(url: str, path: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "ledger", "--db", url, "--actor", ACTOR_GEN,
-               "import", str(path), "--batch-size", "10"]
+               "import", str(path), "--batch-size", "5"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
