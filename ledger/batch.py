@@ -33,7 +33,7 @@ class Batch:
         self.partners: OrderedDict[UUID, Partner] = OrderedDict()
         self.changed: dict[UUID, Partner] = {}
         self.requests: dict[UUID, Request] = {}
-        self.stored: set[UUID] = set()
+        self.stored: dict[UUID, Request] = {}
         self.absent: set[UUID] = set()
         self.has_policy = False
         self.policy_log: Any = None
@@ -67,7 +67,7 @@ class Batch:
         """Everything pending was saved: keep the cache, within its bound."""
         self.changed.clear()
         self.has_policy = False
-        self.stored |= self.requests.keys()
+        self.stored.update(self.requests)
         self.absent -= self.requests.keys()
         self.requests.clear()
         while len(self.partners) > self.max_cached:
@@ -88,29 +88,45 @@ class Batch:
         return uuid in self.requests or uuid in self.stored
 
     def pending_request(self, request_id: str) -> Request | None:
-        return self.requests.get(request_uuid(request_id))
+        """The record of a request id, pending or fetched by `prefetch`."""
+        uuid = request_uuid(request_id)
+        return self.requests.get(uuid) or self.stored.get(uuid)
 
     def surely_absent(self, request_id: str) -> bool:
         return request_uuid(request_id) in self.absent
 
-    def prefetch(self, recorder: Any, request_ids: Iterable[str]) -> None:
-        """Find in one query which of these request ids are already stored, so
-        each write of the batch need not ask the store on its own."""
+    def prefetch(self, app: Any, request_ids: Iterable[str]) -> None:
+        """Fetch in one query the records of those request ids that are
+        already stored, so each write of the batch need not ask the store."""
         wanted = {request_uuid(r) for r in request_ids} - self.requests.keys()
-        self.stored = set()
+        self.stored = {}
         self.absent = set(wanted)
         if not wanted:
             return
         import sqlalchemy as sa  # the storage stack, only when a batch runs
 
-        column = recorder.events_record_cls.originator_id
-        ids, found = list(wanted), set()
-        with recorder.transaction(commit=False) as session:
+        record = app.recorder.events_record_cls
+        ids = list(wanted)
+        with app.recorder.transaction(commit=False) as session:
             for start in range(0, len(ids), 900):  # within SQLite's bound-parameter limit
-                query = sa.select(column).where(column.in_(ids[start:start + 900]))
-                found |= {_as_uuid(value) for value in session.scalars(query.distinct())}
-        self.stored = found
-        self.absent = wanted - found
+                # A request's record is its version 1: naming the whole unique key
+                # keeps the planner on the index even before the table is analyzed.
+                query = sa.select(record.originator_id, record.topic, record.state).where(
+                    record.originator_id.in_(ids[start:start + 900]),
+                    record.originator_version == 1,
+                )
+                for row in session.execute(query):
+                    request = _request(app, *row)
+                    self.stored[request.id] = request
+        self.absent = wanted - self.stored.keys()
+
+
+def _request(app: Any, originator_id: Any, topic: str, state: Any) -> Request:
+    from eventsourcing.persistence import StoredEvent
+
+    stored = StoredEvent(originator_id=_as_uuid(originator_id), originator_version=1,
+                         topic=topic, state=bytes(state))
+    return app.mapper.to_domain_event(stored).mutate(None)
 
 
 def _as_uuid(value: Any) -> UUID:

@@ -108,7 +108,7 @@ def import_file(
     digest = source.digest()
     with app.batch() as batch:
         for chunk in chunks(source.lines(), options.batch_size):
-            batch.prefetch(app.recorder, [request_id_of(line, digest) for line in chunk])
+            batch.prefetch(app, [request_id_of(line, digest) for line in chunk])
             stop = _run_chunk(app, chunk, digest, options, report)
             if not _flush(app, chunk, options, report):
                 stop = True
