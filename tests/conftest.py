@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -41,7 +42,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
         return
     if _PG_SKIP:
         pytest.skip(_PG_SKIP)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with pg_schema_url() as url:
+        yield url
+
+
+@contextmanager
+def pg_schema_url(prefix: str = "t") -> Iterator[str]:
+    """A URL whose search path is a new, empty PostgreSQL schema, dropped after."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
     engine = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))

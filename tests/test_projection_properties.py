@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from random import Random
 from typing import Any
 
-import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +19,7 @@ from ledger.application import Ledger
 from ledger.errors import LedgerError, NotFound
 from ledger.partner import Partner
 from projections import Reports
-from tests.conftest import ACTOR, PG_SERVER, Clock
+from tests.conftest import ACTOR, Clock, pg_schema_url
 from tests.test_projections import projected_rows, reference_rows
 
 START = date(2020, 1, 1)
@@ -148,16 +147,8 @@ def fresh_url(db_url: str) -> Iterator[str]:
     if db_url.startswith("sqlite"):
         yield db_url.replace("ledger.db", f"ledger-{uuid.uuid4().hex[:8]}.db")
         return
-    schema = f"h_{uuid.uuid4().hex[:16]}"
-    engine = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with pg_schema_url("h") as url:
+        yield url
 
 
 def enrolled(app: Ledger) -> list[str]:
