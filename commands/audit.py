@@ -14,10 +14,9 @@ from typing import Any
 import click
 import orjson
 
-from commands.context import DATE, pass_context, today
+from commands.context import DATE, pass_context, today, within_days
 from commands.output import emit
 
-DEFAULT_WITHIN = 30  # R11: expiring_soon_days
 
 PARTNER = click.argument("partner_id", metavar="PARTNER")
 REPLAY_SECTIONS = ("benefits", "keys", "subscriptions", "seats", "users", "tickets",
@@ -55,9 +54,9 @@ def _audit() -> Any:
 
 def within_option(func: Any) -> Any:
     return click.option(
-        "--within", type=click.IntRange(min=0), default=DEFAULT_WITHIN,
-        show_default=True,
-        help="Days ahead for the `expiring` rows (R11).",
+        "--within", type=click.IntRange(min=0), default=None,
+        help="Days ahead for the `expiring` rows (R11); default the policy's "
+        "expiring_soon_days in force on the date (30 unless changed).",
     )(func)
 
 
@@ -104,7 +103,7 @@ def history(obj, partner_id: str, entity: str | None) -> None:
 )
 @within_option
 @pass_context
-def replay(obj, partner_id: str, as_of, known_at, within: int) -> None:
+def replay(obj, partner_id: str, as_of, known_at, within: int | None) -> None:
     """PARTNER's state as of a date, rebuilt from its own events alone.
 
     Events effective on or before --as-of (and, with --known-at, recorded at
@@ -124,7 +123,8 @@ def replay(obj, partner_id: str, as_of, known_at, within: int) -> None:
       ledger -o json audit replay MPN-1 --as-of 2020-12-01
       ledger -o json audit replay MPN-1 --as-of 2020-12-01 --known-at 2020-12-02T09:00
     """
-    answer = _audit().replay(obj.app, partner_id, as_of, known_at, within)
+    answer = _audit().replay(obj.app, partner_id, as_of, known_at,
+                             within_days(obj, within, as_of))
     if obj.output == "json":
         emit("json", answer)
         return
@@ -142,7 +142,7 @@ def replay(obj, partner_id: str, as_of, known_at, within: int) -> None:
               help="Compare the report rows on this date; default today (UTC).")
 @within_option
 @pass_context
-def check(obj, on, within: int) -> None:
+def check(obj, on, within: int | None) -> None:
     """Compare every projection with a fresh replay of the whole log.
 
     For each enrolled partner, the report rows (entitlements, expiring,
@@ -154,7 +154,8 @@ def check(obj, on, within: int) -> None:
     Example:
       ledger -o json audit check --on 2021-03-01
     """
-    answer = _audit().check(obj.app, on or today(), within)
+    day = on or today()
+    answer = _audit().check(obj.app, day, within_days(obj, within, day))
     if obj.output == "json":
         emit("json", answer)
     else:

@@ -87,3 +87,9 @@ def write_options(func: Callable) -> Callable:
         return func(*args, write=write, **kwargs)
 
     return wrapper
+
+
+def within_days(obj: Context, within: int | None, on: date) -> int:
+    """R11: the days ahead that count as "expiring soon": as given, or the
+    policy's expiring_soon_days in force on the date."""
+    return within if within is not None else obj.app.policy_on(on).expiring_soon_days

@@ -10,9 +10,8 @@ from typing import Any
 
 import click
 
-from commands.context import DATE, pass_context, today
+from commands.context import DATE, pass_context, today, within_days
 from commands.output import emit
-from ledger.policy import DEFAULT_POLICY
 
 PARTNER = click.option("--partner", "partner_id", metavar="PARTNER", default=None,
                        help="Only this partner (default: every partner).")
@@ -51,11 +50,11 @@ def entitlements(obj, partner_id: str | None, on: Any) -> None:
 @report.command()
 @PARTNER
 @ON
-@click.option("--within", type=click.IntRange(0, 36500), metavar="DAYS",
-              default=DEFAULT_POLICY.expiring_soon_days, show_default=True,
-              help="List what ends within DAYS days of the date.")
+@click.option("--within", type=click.IntRange(0, 36500), metavar="DAYS", default=None,
+              help="List what ends within DAYS days of the date; default the policy's "
+              "expiring_soon_days in force on that date (30 unless changed).")
 @pass_context
-def expiring(obj, partner_id: str | None, on: Any, within: int) -> None:
+def expiring(obj, partner_id: str | None, on: Any, within: int | None) -> None:
     """What ends within DAYS of the date, with days_left and the FAQ's remedy:
     membership, benefits, keys, subscriptions and seats (R11).
 
@@ -63,7 +62,8 @@ def expiring(obj, partner_id: str | None, on: Any, within: int) -> None:
     Example:
       ledger report expiring --partner MPN-1 --on 2021-01-01 --within 30
     """
-    _emit(obj, lambda reports: reports.expiring(partner_id, on or today(), within))
+    day = on or today()
+    _emit(obj, lambda reports: reports.expiring(partner_id, day, within_days(obj, within, day)))
 
 
 @report.command()

@@ -47,3 +47,14 @@ def test_policy_cli_rejects_unknown_names_and_negative_days(run):
     assert run("policy", "set", "reassignment_days", "-1").exit_code == 2
     shown = run.json("policy", "set", "reassignment_days", "60", "--on", "2021-01-01")
     assert shown["reassignment_days"] == 60
+
+
+def test_expiring_soon_follows_the_policy_in_force_unless_within_is_given(run):
+    run.json("partner", "enroll", "P1", "--on", "2020-01-31")
+    on = ("--partner", "P1", "--on", "2020-12-01")  # the renewal date is 61 days away
+    assert run.json("report", "expiring", *on) == []
+    run.json("policy", "set", "expiring_soon_days", "90", "--on", "2020-11-01")
+    assert [r["what"] for r in run.json("report", "expiring", *on)] == ["membership"]
+    assert run.json("report", "expiring", *on, "--within", "30") == []
+    replayed = run.json("audit", "replay", "P1", "--as-of", "2020-12-01")
+    assert [r["what"] for r in replayed["expiring"]] == ["membership"]
