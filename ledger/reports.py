@@ -8,6 +8,7 @@ audit replays use these functions on state rebuilt from events, and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -15,7 +16,7 @@ from ledger.dates import days_between
 from ledger.partner import Partner
 from ledger.rules import bulk_credit_conflicts, is_expiring_soon
 from ledger.state import Benefit
-from ledger.views import iso, seat_view
+from ledger.views import iso
 
 REMEDIES = {
     "membership": "renew the membership",
@@ -41,24 +42,31 @@ def entitlement_status(activated_on: str | None, activate_by: str, on: date) -> 
     return "available" if on.isoformat() <= activate_by else "expired"
 
 
+def entitlement_row(stored: Mapping[str, Any], on: date) -> dict[str, Any]:
+    """One entitlements row from the stored facts of a benefit (the columns of
+    the entitlements read model; dates as dates)."""
+    activated_on, activate_by = iso(stored["activated_on"]), iso(stored["activate_by"])
+    return {
+        "partner": stored["partner"],
+        "benefit": stored["benefit"],
+        "kind": stored["kind"],
+        "product": stored["product"],
+        "quantity": stored["quantity"],
+        "used": stored["used"],
+        "remaining": stored["quantity"] - stored["used"],
+        "activated_on": activated_on,
+        "activate_by": activate_by,
+        "status": entitlement_status(activated_on, activate_by, on),
+    }
+
+
 def entitlement_rows(partner: Partner, on: date) -> list[dict[str, Any]]:
     """What the partner was granted, what is used and what can still be activated."""
-    rows = []
-    for benefit in sorted(partner.benefits.values(), key=lambda b: b.benefit):
-        used = benefit_used(partner, benefit)
-        rows.append({
-            "partner": partner.partner,
-            "benefit": benefit.benefit,
-            "kind": benefit.kind,
-            "product": benefit.product,
-            "quantity": benefit.quantity,
-            "used": used,
-            "remaining": benefit.quantity - used,
-            "activated_on": iso(benefit.activated_on),
-            "activate_by": iso(benefit.activate_by),
-            "status": entitlement_status(iso(benefit.activated_on), iso(benefit.activate_by), on),
-        })
-    return rows
+    return [
+        entitlement_row({"partner": partner.partner, **vars(benefit),
+                         "used": benefit_used(partner, benefit)}, on)
+        for benefit in sorted(partner.benefits.values(), key=lambda b: b.benefit)
+    ]
 
 
 def expiry_dates(partner: Partner) -> list[tuple[str, str, date]]:
@@ -100,18 +108,28 @@ def expiring_rows(partner: Partner, on: date, within: int) -> list[dict[str, Any
     return sort_expiry(rows)
 
 
+def reassignable_row(stored: Mapping[str, Any], on: date) -> dict[str, Any]:
+    """One reassignment row from the stored facts of a held seat (dates as
+    dates): the seat's view and whether it can move on `on` (R14)."""
+    return {
+        "partner": stored["partner"],
+        "seat": stored["seat"],
+        "benefit": stored["benefit"],
+        "user": stored["user"],
+        "state": stored["state"],
+        "assigned_on": iso(stored["assigned_on"]),
+        "reassignable_on": iso(stored["reassignable_on"]),
+        "eligible": on >= stored["reassignable_on"],
+    }
+
+
 def reassignable_rows(partner: Partner, on: date) -> list[dict[str, Any]]:
     """R14: every held seat, its dates, and whether it can move on `on`."""
-    rows = []
-    for seat in sorted(partner.seats.values(), key=lambda s: s.seat):
-        if seat.user is None:
-            continue
-        rows.append({
-            "partner": partner.partner,
-            **seat_view(seat),
-            "eligible": on >= seat.reassignable_on,
-        })
-    return rows
+    return [
+        reassignable_row({"partner": partner.partner, **vars(seat)}, on)
+        for seat in sorted(partner.seats.values(), key=lambda s: s.seat)
+        if seat.user is not None
+    ]
 
 
 def conflict_rows(partner: Partner) -> list[dict[str, Any]]:

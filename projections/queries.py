@@ -14,9 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.reports import entitlement_status, expiry_row, sort_expiry
+from ledger.reports import entitlement_row, expiry_row, reassignable_row, sort_expiry
 from ledger.rules import bulk_credit_conflicts, is_expiring_soon
-from ledger.views import iso
 
 Rows = list[dict[str, Any]]
 Tables = dict[str, sa.Table]
@@ -33,21 +32,8 @@ def entitlement_rows(conn: sa.Connection, tables: Tables, partner: str | None,
                      on: date) -> Rows:
     """What was granted, what is used, what can still be activated on `on`."""
     found = _rows(conn, tables["entitlements"], partner)
-    return [
-        {
-            "partner": row.partner,
-            "benefit": row.benefit,
-            "kind": row.kind,
-            "product": row.product,
-            "quantity": row.quantity,
-            "used": row.used,
-            "remaining": row.quantity - row.used,
-            "activated_on": iso(row.activated_on),
-            "activate_by": iso(row.activate_by),
-            "status": entitlement_status(iso(row.activated_on), iso(row.activate_by), on),
-        }
-        for row in sorted(found, key=lambda r: (r.partner, r.benefit))
-    ]
+    return [entitlement_row(row._mapping, on)
+            for row in sorted(found, key=lambda r: (r.partner, r.benefit))]
 
 
 def _last_day(on: date, within: int) -> date:
@@ -74,19 +60,8 @@ def reassignable_rows(conn: sa.Connection, tables: Tables, partner: str | None,
                       on: date) -> Rows:
     """R14: every held seat, its dates, and whether it can move on `on`."""
     found = _rows(conn, tables["seats"], partner)
-    return [
-        {
-            "partner": row.partner,
-            "seat": row.seat,
-            "benefit": row.benefit,
-            "user": row.user,
-            "state": row.state,
-            "assigned_on": iso(row.assigned_on),
-            "reassignable_on": iso(row.reassignable_on),
-            "eligible": on >= row.reassignable_on,
-        }
-        for row in sorted(found, key=lambda r: (r.partner, r.seat))
-    ]
+    return [reassignable_row(row._mapping, on)
+            for row in sorted(found, key=lambda r: (r.partner, r.seat))]
 
 
 def conflict_rows(conn: sa.Connection, tables: Tables, partner: str | None) -> Rows:
