@@ -147,13 +147,19 @@ def reassignable_on(assigned_on: date, reassignment_days: int) -> date:
 def check_reassignable(seat: str, on: date, assigned_on: date, eligible: date) -> None:
     """R14: reassigning before the eligibility date is rejected."""
     if on < eligible:
-        raise RuleViolation(
-            "R14",
-            "reassignment-too-early",
-            f"seat {seat} can be reassigned from {eligible} "
-            f"({days_between(assigned_on, eligible)} days after {assigned_on}), "
-            f"not on {on}",
-        )
+        raise reassignment_too_early(seat, on, assigned_on, eligible)
+
+
+def reassignment_too_early(
+    seat: str, on: date, assigned_on: date, eligible: date
+) -> RuleViolation:
+    """R14: the error that names the date a seat can be reassigned from."""
+    return RuleViolation(
+        "R14",
+        "reassignment-too-early",
+        f"seat {seat} can be reassigned from {eligible} "
+        f"({days_between(assigned_on, eligible)} days after {assigned_on}), not on {on}",
+    )
 
 
 def bulk_credit_conflicts(offers: Iterable[str]) -> list[str]:

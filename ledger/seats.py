@@ -10,7 +10,7 @@ from ledger.partner import SeatReleased, SeatSignedIn, UserAdded
 from ledger.policy import Policy
 from ledger.rules import USER_ASSIGNED_KINDS, check_benefit_available
 from ledger.rules import check_bulk_credit_alone, check_not_before
-from ledger.rules import check_reassignable, reassignable_on
+from ledger.rules import check_reassignable, reassignable_on, reassignment_too_early
 from ledger.state import Benefit, Seat
 from ledger.write import Write
 
@@ -81,8 +81,7 @@ def _free_seat(partner: Partner, benefit: Benefit, email: str, on) -> Seat:
         if seat.last_user in (None, email) or on >= seat.reassignable_on:
             return seat
     first = min(free, key=lambda s: s.reassignable_on)
-    check_reassignable(first.seat, on, first.assigned_on, first.reassignable_on)
-    raise AssertionError("unreachable: the check above raises")
+    raise reassignment_too_early(first.seat, on, first.assigned_on, first.reassignable_on)
 
 
 def assign_seat(
