@@ -54,6 +54,7 @@ def entitlement_row(stored: Mapping[str, Any], on: date) -> dict[str, Any]:
         "quantity": stored["quantity"],
         "used": stored["used"],
         "remaining": stored["quantity"] - stored["used"],
+        "activated": activated_on is not None,
         "activated_on": activated_on,
         "activate_by": activate_by,
         "status": entitlement_status(activated_on, activate_by, on),

@@ -12,7 +12,7 @@ from tests.test_projections import P, faq_history
 
 REPORTS = {
     "entitlements": ["partner", "benefit", "kind", "product", "quantity", "used",
-                     "remaining", "activated_on", "activate_by", "status"],
+                     "remaining", "activated", "activated_on", "activate_by", "status"],
     "expiring": ["partner", "what", "id", "ends_on", "days_left", "remedy"],
     "reassignable": ["partner", "seat", "benefit", "user", "state", "assigned_on",
                      "reassignable_on", "eligible"],
