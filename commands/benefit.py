@@ -6,7 +6,7 @@ import click
 
 from commands.context import pass_context, write_options
 from commands.output import emit
-from ledger.rules import BENEFIT_KINDS
+from ledger.domain.rules import BENEFIT_KINDS
 
 
 @click.group()

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ledger.dates import parse_date
+from ledger.domain.dates import parse_date
 
 
 class DateType(click.ParamType):

@@ -9,7 +9,7 @@ import click
 
 from commands.context import pass_context
 from commands.output import emit
-from ledger.import_lines import DEFAULT_BATCH_SIZE, FORMATS, ImportFile, file_format
+from ledger.bulk.lines import DEFAULT_BATCH_SIZE, FORMATS, ImportFile, file_format
 
 
 @click.command("import")
@@ -46,7 +46,7 @@ def import_command(obj, file: Path, fmt: str | None, dry_run: bool, keep_going: 
       {"command": "seat assign", "partner": "MPN-1", "benefit": "VS-2021",
        "user": "dev@contoso.com", "on": "2021-02-01"}
     """
-    from ledger.importer import Options, check_file, import_file
+    from ledger.bulk.importer import Options, check_file, import_file
 
     source = ImportFile(file, file_format(file, fmt))
     options = Options(obj.actor, dry_run, keep_going, batch_size)

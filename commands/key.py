@@ -6,7 +6,7 @@ import click
 
 from commands.context import on_option, pass_context, today, write_options
 from commands.output import emit
-from ledger.rules import REDEEM_MODES
+from ledger.domain.rules import REDEEM_MODES
 
 
 @click.group()

@@ -11,7 +11,7 @@ from commands import admin, audit, benefit, demo, importer, key, partner, policy
 from commands.context import Context
 from commands.output import FORMATS, emit_error
 from ledger import __version__
-from ledger.errors import InvalidInput, LedgerError
+from ledger.domain.errors import InvalidInput, LedgerError
 
 
 class LedgerGroup(click.Group):

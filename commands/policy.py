@@ -6,7 +6,7 @@ import click
 
 from commands.context import on_option, pass_context, today, write_options
 from commands.output import emit
-from ledger.policy import Policy
+from ledger.domain.policy import Policy
 
 
 @click.group()

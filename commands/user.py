@@ -8,7 +8,7 @@ import click
 
 from commands.context import on_option, pass_context, today, write_options
 from commands.output import emit
-from ledger.rules import OFFERS
+from ledger.domain.rules import OFFERS
 
 
 class EmailType(click.ParamType):

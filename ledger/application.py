@@ -17,16 +17,17 @@ import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
-from ledger import benefits, keys, membership, seats, support, views
-from ledger.batch import Batch
-from ledger.batch import record as record_batch
-from ledger.errors import Conflict, NotFound, RuleViolation
-from ledger.partner import Partner, Request, RequestRecorded, partner_uuid
-from ledger.partner import request_uuid
-from ledger.policy import DEFAULT_POLICY, POLICY_ID, Policy, PolicyLog, change_policy
-from ledger.policy import policy_on
-from ledger.transcoder import OrjsonTranscoder
-from ledger.write import Write
+from ledger.domain import benefits, keys, membership, seats, support, views
+from ledger.bulk.batch import Batch
+from ledger.bulk.batch import record as record_batch
+from ledger.domain.errors import Conflict, NotFound, RuleViolation
+from ledger.domain.partner import Partner, Request, RequestRecorded, partner_uuid
+from ledger.domain.partner import request_uuid
+from ledger.domain.policy import DEFAULT_POLICY, POLICY_ID, Policy, PolicyLog, change_policy
+from ledger.domain.policy import policy_on
+from ledger.store import topics  # noqa: F401 - old event topics resolve
+from ledger.store.transcoder import OrjsonTranscoder
+from ledger.domain.write import Write
 
 Clock = Callable[[], datetime]
 Decision = Callable[[Partner, Write], dict[str, Any]]

@@ -18,7 +18,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from ledger.partner import (
+from ledger.domain.partner import (
     BenefitActivated,
     BenefitGranted,
     Enrolled,

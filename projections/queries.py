@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.reports import entitlement_row, expiry_row, reassignable_row, sort_expiry
-from ledger.rules import bulk_credit_conflicts, is_expiring_soon
+from ledger.domain.reports import entitlement_row, expiry_row, reassignable_row, sort_expiry
+from ledger.domain.rules import bulk_credit_conflicts, is_expiring_soon
 
 Rows = list[dict[str, Any]]
 Tables = dict[str, sa.Table]

@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.errors import NotFound
-from ledger.partner import partner_uuid
+from ledger.domain.errors import NotFound
+from ledger.domain.partner import partner_uuid
 from projections import NAMES, queries
 from projections.runner import Progress, Runner, tables_of
 from projections.store import Store

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.utils import resolve_topic
 
-from ledger.errors import LedgerError
+from ledger.domain.errors import LedgerError
 from projections import handlers
 from projections.rows import Rows
 from projections.store import Generation, Moved, Store

@@ -12,7 +12,7 @@ command stores its event and its request-id record), it:
 1. generates a realistic history (scripts/gen_data.py: partners with years
    of enrollments, renewals, grants, activations, keys and redemptions, users,
    offers, seats, sign-ins, reassignments, releases and tickets);
-2. imports it into a fresh ledger in a child process (`ledger.importer`, the
+2. imports it into a fresh ledger in a child process (`ledger.bulk.importer`, the
    code behind `ledger import`): events/s and the child's peak RSS;
 3. inserts the same rows (read back from the events table) into a scratch
    table of the same shape with the driver's own bulk insert (sqlite3
@@ -20,7 +20,7 @@ command stores its event and its request-id record), it:
 4. rebuilds the projections in a child process (`Reports(app).rebuild()`):
    events/s and peak RSS;
 5. times one-partner reports (`Reports(app).entitlements(partner, on)`) and
-   one-partner audit replays (`ledger.audit.replay`) on sampled partners: p50/p99;
+   one-partner audit replays (`ledger.audit.replays`) on sampled partners: p50/p99;
 6. times a single CLI write end to end (`python -m ledger ... user add`): p50;
 
 Peak RSS is each child's own high-water mark (Linux VmHWM, read by the child
@@ -66,7 +66,7 @@ TARGETS = {
     "rss_mb": "flat across sizes",
 }
 NA_PROJECTIONS = "n/a: projections not available"
-NA_AUDIT = "n/a: ledger.audit.replay not available"
+NA_AUDIT = "n/a: ledger.audit.replays not available"
 
 
 # -- child processes: one measured job each, figures as JSON on stdout -------------
@@ -74,8 +74,8 @@ NA_AUDIT = "n/a: ledger.audit.replay not available"
 
 def child_import(url: str, path: str) -> dict[str, Any]:
     from ledger.application import Ledger
-    from ledger.import_lines import ImportFile
-    from ledger.importer import Options, import_file
+    from ledger.bulk.lines import ImportFile
+    from ledger.bulk.importer import Options, import_file
 
     app = Ledger(url)
     started = time.perf_counter()

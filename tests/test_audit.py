@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger import audit
-from ledger.replay import NotEnrolledAsOf
+from ledger.audit.replays import NotEnrolledAsOf
 from tests.conftest import ACTOR, d
 
 P = "MPN-1"
@@ -146,7 +146,7 @@ def test_the_key_shows_as_expiring_from_30_days_before_its_end(faq, run):
 
 
 def test_report_rows_equal_the_reports_on_the_full_state(faq):
-    from ledger import reports
+    from ledger.domain import reports
 
     state = faq.load(P)
     on = d("2021-06-01")
@@ -158,7 +158,7 @@ def test_report_rows_equal_the_reports_on_the_full_state(faq):
 
 
 def test_a_replay_after_the_last_event_equals_the_partner_the_ledger_loads(faq):
-    from ledger.replay import state_view
+    from ledger.audit.replays import state_view
 
     on = d("2030-01-01")
     answer = audit.replay(faq, P, on)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ledger import reports, views
+from ledger.domain import reports, views
 from ledger.application import Ledger
 from tests.conftest import ACTOR, Cli, count_events, d
 
@@ -277,7 +277,7 @@ def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_import(
 
 
 def test_a_batch_that_clashes_with_another_writer_saves_nothing(db_url: str, clock) -> None:
-    from ledger.errors import Conflict
+    from ledger.domain.errors import Conflict
 
     app, other = Ledger(db_url, clock=clock), Ledger(db_url, clock=clock)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import NotFound, RuleViolation
+from ledger.domain.errors import NotFound, RuleViolation
 from tests.conftest import ACTOR, count_events, d
 
 

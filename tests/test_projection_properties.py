@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
-from ledger.errors import LedgerError, NotFound
-from ledger.partner import Partner
+from ledger.domain.errors import LedgerError, NotFound
+from ledger.domain.partner import Partner
 from projections import Reports
 from tests.conftest import ACTOR, Clock, pg_schema_url
 from tests.test_projections import projected_rows, reference_rows

@@ -9,7 +9,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from ledger import reports as reference
+from ledger.domain import reports as reference
 from projections import ProjectionFailed, Reports, handlers
 from tests.conftest import ACTOR, d
 
@@ -152,7 +152,7 @@ def test_rows_equal_the_reference_rows_for_every_partner(faq):
 
 
 def test_an_unknown_partner_is_not_found(faq):
-    from ledger.errors import NotFound
+    from ledger.domain.errors import NotFound
 
     with pytest.raises(NotFound):
         Reports(faq).entitlements("NOPE", d("2021-01-01"))
@@ -190,7 +190,7 @@ def notification_of(app, event_class):
 def test_a_failing_handler_stops_before_its_event_and_resuming_applies_each_event_once(
     faq, monkeypatch, db_url
 ):
-    from ledger.partner import KeyIssued
+    from ledger.domain.partner import KeyIssued
 
     (target,) = notification_of(faq, KeyIssued)
     before = max(n.id for n in faq.recorder.select_notifications(0, 1000) if n.id < target)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import RuleViolation
+from ledger.domain.errors import RuleViolation
 from tests.conftest import ACTOR, count_events, d
 
 A, B, C = "a@contoso.example", "b@contoso.example", "c@contoso.example"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ledger import reports
+from ledger.domain import reports
 from ledger.application import Ledger
 from tests.conftest import ACTOR, d
 

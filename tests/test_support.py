@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import InvalidInput, RuleViolation
+from ledger.domain.errors import InvalidInput, RuleViolation
 from tests.conftest import ACTOR, d
 
 

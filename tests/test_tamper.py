@@ -219,7 +219,7 @@ def test_verify_needs_both_parts_of_a_digest(saved, run):
 
 
 def test_pages_change_nothing(saved, db_url, run, monkeypatch):
-    from ledger import chain
+    from ledger.audit import chain
 
     monkeypatch.setattr(chain, "PAGE", 3)
     assert run.json("audit", "digest") == saved

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from uuid import uuid5
 
-from ledger.errors import InvalidInput, RuleViolation
-from ledger.partner import NAMESPACE, BenefitActivated, BenefitGranted, Partner
-from ledger.policy import Policy
-from ledger.rules import RENEW_ADVICE, activate_by, check_benefit_available
-from ledger.rules import check_not_before
-from ledger.state import Benefit
-from ledger.write import Write
+from ledger.domain.errors import InvalidInput, RuleViolation
+from ledger.domain.partner import NAMESPACE, BenefitActivated, BenefitGranted, Partner
+from ledger.domain.policy import Policy
+from ledger.domain.rules import RENEW_ADVICE, activate_by, check_benefit_available
+from ledger.domain.rules import check_not_before
+from ledger.domain.state import Benefit
+from ledger.domain.write import Write
 
 
 def access_id_for(partner: str, benefit: str) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ledger.benefits import check_activated, check_kind, find_benefit
-from ledger.partner import Partner, TicketOpened
-from ledger.rules import check_benefit_available, check_incidents_left
-from ledger.state import Ticket
-from ledger.write import Write
+from ledger.domain.benefits import check_activated, check_kind, find_benefit
+from ledger.domain.partner import Partner, TicketOpened
+from ledger.domain.rules import check_benefit_available, check_incidents_left
+from ledger.domain.state import Ticket
+from ledger.domain.write import Write
 
 
 def open_ticket(partner: Partner, benefit: str, product: str, write: Write) -> Ticket:

@@ -1,5 +1,5 @@
 """Event and snapshot state as JSON with orjson: dates, datetimes and the state
-records of ledger.state are transcoded explicitly, everything else is JSON."""
+records of ledger.domain.state are transcoded explicitly, everything else is JSON."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import Transcoder
 
-from ledger import state
+from ledger.domain import state
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 RECORDS = {

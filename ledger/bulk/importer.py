@@ -16,8 +16,8 @@ from itertools import islice
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.errors import Conflict, LedgerError
-from ledger.import_lines import (
+from ledger.domain.errors import Conflict, LedgerError
+from ledger.bulk.lines import (
     COMMANDS,
     DEFAULT_BATCH_SIZE,
     ImportFile,

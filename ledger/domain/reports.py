@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from ledger.dates import days_between
-from ledger.partner import Partner
-from ledger.rules import bulk_credit_conflicts, is_expiring_soon
-from ledger.state import Benefit
-from ledger.views import iso
+from ledger.domain.dates import days_between
+from ledger.domain.partner import Partner
+from ledger.domain.rules import bulk_credit_conflicts, is_expiring_soon
+from ledger.domain.state import Benefit
+from ledger.domain.views import iso
 
 REMEDIES = {
     "membership": "renew the membership",

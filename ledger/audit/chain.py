@@ -31,7 +31,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ledger.replay import stored_event
+from ledger.audit.replays import stored_event
 
 LABEL = b"benefits-ledger audit chain v1"
 GENESIS = hashlib.sha256(LABEL).digest()

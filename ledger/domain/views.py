@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ledger.partner import Partner
-from ledger.rules import bulk_credit_conflicts
-from ledger.state import Benefit, Key, Period, Seat, Subscription, Ticket
+from ledger.domain.partner import Partner
+from ledger.domain.rules import bulk_credit_conflicts
+from ledger.domain.state import Benefit, Key, Period, Seat, Subscription, Ticket
 
 
 def iso(day: date | None) -> str | None:

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from ledger.benefits import check_activated, check_kind, find_benefit
-from ledger.errors import InvalidInput, NotFound, RuleViolation
-from ledger.partner import OfferRecorded, Partner, SeatAssigned, SeatReassigned
-from ledger.partner import SeatReleased, SeatSignedIn, UserAdded
-from ledger.policy import Policy
-from ledger.rules import USER_ASSIGNED_KINDS, check_benefit_available
-from ledger.rules import check_bulk_credit_alone, check_not_before
-from ledger.rules import check_reassignable, reassignable_on, reassignment_too_early
-from ledger.state import Benefit, Seat
-from ledger.write import Write
+from ledger.domain.benefits import check_activated, check_kind, find_benefit
+from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from ledger.domain.partner import OfferRecorded, Partner, SeatAssigned, SeatReassigned
+from ledger.domain.partner import SeatReleased, SeatSignedIn, UserAdded
+from ledger.domain.policy import Policy
+from ledger.domain.rules import USER_ASSIGNED_KINDS, check_benefit_available
+from ledger.domain.rules import check_bulk_credit_alone, check_not_before
+from ledger.domain.rules import check_reassignable, reassignable_on, reassignment_too_early
+from ledger.domain.state import Benefit, Seat
+from ledger.domain.write import Write
 
 
 def add_user(partner: Partner, email: str, source: str, write: Write) -> None:

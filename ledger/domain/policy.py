@@ -16,8 +16,8 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import InvalidInput
-from ledger.rules import check_not_before
+from ledger.domain.errors import InvalidInput
+from ledger.domain.rules import check_not_before
 
 POLICY_ID = uuid5(NAMESPACE_URL, "https://benefits-ledger/policy")
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 
-from ledger.dates import parse_date
-from ledger.errors import InvalidInput
-from ledger.rules import BENEFIT_KINDS, OFFERS, REDEEM_MODES
+from ledger.domain.dates import parse_date
+from ledger.domain.errors import InvalidInput
+from ledger.domain.rules import BENEFIT_KINDS, OFFERS, REDEEM_MODES
 
 CSV_HEADER = ["partner", "benefit", "email", "on"]
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")

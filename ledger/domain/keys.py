@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ledger.benefits import check_activated, check_kind, find_benefit
-from ledger.errors import InvalidInput, NotFound, RuleViolation
-from ledger.partner import KeyIssued, KeyRedeemed, Partner, TenantAdded
-from ledger.rules import added_licenses_end, check_demo_tenant, check_key_covers
-from ledger.rules import check_key_not_redeemed, check_key_redeemable
-from ledger.rules import check_not_before, extended_end, key_usable_until
-from ledger.state import Key, Subscription
-from ledger.write import Write
+from ledger.domain.benefits import check_activated, check_kind, find_benefit
+from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from ledger.domain.partner import KeyIssued, KeyRedeemed, Partner, TenantAdded
+from ledger.domain.rules import added_licenses_end, check_demo_tenant, check_key_covers
+from ledger.domain.rules import check_key_not_redeemed, check_key_redeemable
+from ledger.domain.rules import check_not_before, extended_end, key_usable_until
+from ledger.domain.state import Key, Subscription
+from ledger.domain.write import Write
 
 
 def add_tenant(partner: Partner, tenant: str, write: Write) -> None:

@@ -17,8 +17,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from ledger.rules import check_not_before
-from ledger.state import Benefit, Key, Period, Seat, Subscription, Ticket, User
+from ledger.domain.rules import check_not_before
+from ledger.domain.state import Benefit, Key, Period, Seat, Subscription, Ticket, User
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://benefits-ledger/")
 

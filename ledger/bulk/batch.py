@@ -16,8 +16,8 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from ledger.partner import Partner, Request
-from ledger.partner import request_uuid as _request_uuid
+from ledger.domain.partner import Partner, Request
+from ledger.domain.partner import request_uuid as _request_uuid
 
 request_uuid = lru_cache(maxsize=4 * 4096)(_request_uuid)
 

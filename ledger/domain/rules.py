@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from ledger.dates import days_after, days_between, one_year_after
-from ledger.errors import RuleViolation
+from ledger.domain.dates import days_after, days_between, one_year_after
+from ledger.domain.errors import RuleViolation
 
 RENEW_ADVICE = "renew your membership and repeat"
 USER_ASSIGNED_KINDS = ("user-subscription", "azure-bulk-credit")

@@ -22,12 +22,12 @@ from uuid import UUID
 
 import orjson
 import sqlalchemy as sa
-from eventsourcing.utils import get_topic
 
-from ledger.chain import digest, rows, verify
-from ledger.errors import LedgerError
-from ledger.partner import BenefitGranted, Enrolled, PartnerEvent
-from ledger.replay import (
+from ledger.audit.chain import digest, rows, verify
+from ledger.store.topics import topics_of
+from ledger.domain.errors import LedgerError
+from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent
+from ledger.audit.replays import (
     NotEnrolledAsOf,
     Stored,
     full_state,
@@ -35,7 +35,7 @@ from ledger.replay import (
     replay,
     stored_event,
 )
-from ledger.reports import (
+from ledger.domain.reports import (
     conflict_rows,
     entitlement_rows,
     expiring_rows,
@@ -113,7 +113,7 @@ def partners(app: Any) -> dict[UUID, str]:
     table = app.recorder.events_record_cls.__table__
     query = (sa.select(table.c.id, table.c.originator_id, table.c.originator_version,
                        table.c.topic, table.c.state)
-             .where(table.c.topic == get_topic(Enrolled)).order_by(table.c.id))
+             .where(table.c.topic.in_(topics_of(Enrolled))).order_by(table.c.id))
     with app.recorder.transaction(commit=False) as session:
         found = session.execute(query).all()
     return {r.originator_id: app.mapper.to_domain_event(stored_event(r)).partner
@@ -142,7 +142,7 @@ def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
 
 def reference_rows(app: Any, names: dict[UUID, str], on: date, within: int
                    ) -> dict[str, list[dict[str, Any]]]:
-    """The report rows computed by ledger.reports from every partner's events
+    """The report rows computed by ledger.domain.reports from every partner's events
     (replayed from the log, not loaded from a snapshot)."""
     views: dict[str, list[dict[str, Any]]] = {
         "entitlements": [], "expiring": [], "reassignable": [], "conflicts": []}

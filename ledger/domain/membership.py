@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ledger.errors import InvalidInput, RuleViolation
-from ledger.partner import AdminGranted, AdminRevoked, Enrolled, Partner, Renewed
-from ledger.partner import partner_uuid
-from ledger.policy import Policy
-from ledger.rules import check_can_renew, next_period_start, renewal_date
-from ledger.rules import renewal_start_date
-from ledger.write import Write
+from ledger.domain.errors import InvalidInput, RuleViolation
+from ledger.domain.partner import AdminGranted, AdminRevoked, Enrolled, Partner, Renewed
+from ledger.domain.partner import partner_uuid
+from ledger.domain.policy import Policy
+from ledger.domain.rules import check_can_renew, next_period_start, renewal_date
+from ledger.domain.rules import renewal_start_date
+from ledger.domain.write import Write
 
 
 def _period_fields(start, policy: Policy) -> dict:

@@ -15,10 +15,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger import views
-from ledger.errors import LedgerError, NotFound
-from ledger.partner import Partner, PartnerEvent, partner_uuid
-from ledger.reports import (
+from ledger.domain import views
+from ledger.domain.errors import LedgerError, NotFound
+from ledger.domain.partner import Partner, PartnerEvent, partner_uuid
+from ledger.domain.reports import (
     conflict_rows,
     entitlement_rows,
     expiring_rows,
@@ -152,7 +152,7 @@ def key_view(key: Any) -> dict[str, Any]:
 
 def state_view(partner: Partner, as_of: date, within: int) -> dict[str, Any]:
     """The partner's state on `as_of` in the CLI's shapes, and the report rows
-    computed by ledger.reports, so an auditor can compare them line by line."""
+    computed by ledger.domain.reports, so an auditor can compare them line by line."""
     return {
         "partner": views.partner_view(partner, as_of),
         "benefits": [

@@ -1,0 +1,1 @@
+"""Bulk import: a file of write commands, checked whole, then run in batches."""
