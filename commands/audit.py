@@ -17,10 +17,20 @@ import orjson
 from commands.context import DATE, pass_context, today, within_days
 from commands.output import emit
 
-
 PARTNER = click.argument("partner_id", metavar="PARTNER")
-REPLAY_SECTIONS = ("benefits", "keys", "subscriptions", "seats", "users", "tickets",
-                   "entitlements", "expiring", "reassignable", "conflicts", "skipped")
+REPLAY_SECTIONS = (
+    "benefits",
+    "keys",
+    "subscriptions",
+    "seats",
+    "users",
+    "tickets",
+    "entitlements",
+    "expiring",
+    "reassignable",
+    "conflicts",
+    "skipped",
+)
 
 
 class TimestampType(click.ParamType):
@@ -32,8 +42,11 @@ class TimestampType(click.ParamType):
         try:
             return datetime.fromisoformat(value)
         except ValueError:
-            self.fail(f"{value!r} is not an ISO timestamp such as 2021-02-01T09:30:00Z",
-                      param, ctx)
+            self.fail(
+                f"{value!r} is not an ISO timestamp such as 2021-02-01T09:30:00Z",
+                param,
+                ctx,
+            )
 
 
 class Sha256Type(click.ParamType):
@@ -54,7 +67,9 @@ def _audit() -> Any:
 
 def within_option(func: Any) -> Any:
     return click.option(
-        "--within", type=click.IntRange(min=0), default=None,
+        "--within",
+        type=click.IntRange(min=0),
+        default=None,
         help="Days ahead for the `expiring` rows (R11); default the policy's "
         "expiring_soon_days in force on the date (30 unless changed).",
     )(func)
@@ -71,7 +86,9 @@ def audit_group() -> None:
 @audit_group.command()
 @PARTNER
 @click.option(
-    "--entity", default=None, metavar="ID",
+    "--entity",
+    default=None,
+    metavar="ID",
     help="Only events that name ID in their data: a benefit, key, subscription, seat, "
     "user e-mail, tenant, ticket, offer or access id. A seat BENEFIT#N also keeps the "
     "grant of BENEFIT that created it.",
@@ -94,10 +111,18 @@ def history(obj, partner_id: str, entity: str | None) -> None:
 
 @audit_group.command()
 @PARTNER
-@click.option("--as-of", "as_of", type=DATE, required=True,
-              help="Replay the events effective on or before this date.")
 @click.option(
-    "--known-at", "known_at", type=TimestampType(), default=None,
+    "--as-of",
+    "as_of",
+    type=DATE,
+    required=True,
+    help="Replay the events effective on or before this date.",
+)
+@click.option(
+    "--known-at",
+    "known_at",
+    type=TimestampType(),
+    default=None,
     help="Also leave out events recorded after this instant (ISO timestamp; "
     "without an offset it is UTC): what the ledger said at that moment.",
 )
@@ -123,13 +148,15 @@ def replay(obj, partner_id: str, as_of, known_at, within: int | None) -> None:
       ledger -o json audit replay MPN-1 --as-of 2020-12-01
       ledger -o json audit replay MPN-1 --as-of 2020-12-01 --known-at 2020-12-02T09:00
     """
-    answer = _audit().replay(obj.app, partner_id, as_of, known_at,
-                             within_days(obj, within, as_of))
+    answer = _audit().replay(
+        obj.app, partner_id, as_of, known_at, within_days(obj, within, as_of)
+    )
     if obj.output == "json":
         emit("json", answer)
         return
-    summary = {k: answer[k]
-               for k in ("as_of", "known_at", "events", "through_position")}
+    summary = {
+        k: answer[k] for k in ("as_of", "known_at", "events", "through_position")
+    }
     emit(obj.output, {**summary, **answer["partner"]})
     for section in REPLAY_SECTIONS:
         click.echo()
@@ -138,8 +165,13 @@ def replay(obj, partner_id: str, as_of, known_at, within: int | None) -> None:
 
 
 @audit_group.command()
-@click.option("--on", "on", type=DATE, default=None,
-              help="Compare the report rows on this date; default today (UTC).")
+@click.option(
+    "--on",
+    "on",
+    type=DATE,
+    default=None,
+    help="Compare the report rows on this date; default today (UTC).",
+)
 @within_option
 @pass_context
 def check(obj, on, within: int | None) -> None:
@@ -192,10 +224,15 @@ def digest(obj) -> None:
 
 
 @audit_group.command()
-@click.option("--position", type=click.IntRange(min=0), default=None,
-              help="Position N of a digest saved earlier.")
-@click.option("--sha256", type=Sha256Type(), default=None,
-              help="The sha256 H of that digest.")
+@click.option(
+    "--position",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Position N of a digest saved earlier.",
+)
+@click.option(
+    "--sha256", type=Sha256Type(), default=None, help="The sha256 H of that digest."
+)
 @pass_context
 def verify(obj, position: int | None, sha256: str | None) -> None:
     """Recompute the hash chain and check the log.
@@ -228,14 +265,20 @@ def verify(obj, position: int | None, sha256: str | None) -> None:
     """
     if (position is None) != (sha256 is None):
         raise click.UsageError(
-            "give both --position and --sha256 (a saved digest), or neither")
+            "give both --position and --sha256 (a saved digest), or neither"
+        )
     ok, answer = _audit().verify(obj.app, position, sha256)
     _finish(obj, ok, answer)
 
 
 @audit_group.command()
-@click.option("--partner", "partner_id", default=None, metavar="PARTNER",
-              help="Only this partner's events (default: every partner's).")
+@click.option(
+    "--partner",
+    "partner_id",
+    default=None,
+    metavar="PARTNER",
+    help="Only this partner's events (default: every partner's).",
+)
 @pass_context
 def export(obj, partner_id: str | None) -> None:
     """Print the audit trail as JSON Lines, whatever -o says.

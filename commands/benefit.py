@@ -17,16 +17,32 @@ def benefit() -> None:
 @benefit.command()
 @click.argument("partner_id", metavar="PARTNER")
 @click.argument("benefit_id", metavar="BENEFIT")
-@click.option("--kind", required=True, type=click.Choice(BENEFIT_KINDS), help="What the benefit is.")
-@click.option("--product", required=True, help="Product name, e.g. 'Visual Studio Enterprise'.")
 @click.option(
-    "--quantity", required=True, type=click.IntRange(min=1),
+    "--kind",
+    required=True,
+    type=click.Choice(BENEFIT_KINDS),
+    help="What the benefit is.",
+)
+@click.option(
+    "--product", required=True, help="Product name, e.g. 'Visual Studio Enterprise'."
+)
+@click.option(
+    "--quantity",
+    required=True,
+    type=click.IntRange(min=1),
     help="Licenses, seats or support incidents.",
 )
 @write_options
 @pass_context
-def grant(obj, partner_id: str, benefit_id: str, kind: str, product: str,
-          quantity: int, write: dict) -> None:
+def grant(
+    obj,
+    partner_id: str,
+    benefit_id: str,
+    kind: str,
+    product: str,
+    quantity: int,
+    write: dict,
+) -> None:
     """Grant BENEFIT to PARTNER in the period that contains --on.
 
     It expires on that period's renewal date (R2); seats of user-assigned
@@ -38,7 +54,10 @@ def grant(obj, partner_id: str, benefit_id: str, kind: str, product: str,
         --kind user-subscription --product "Visual Studio Enterprise" \\
         --quantity 5 --on 2020-02-01
     """
-    emit(obj.output, obj.app.grant_benefit(partner_id, benefit_id, kind, product, quantity, **write))
+    emit(
+        obj.output,
+        obj.app.grant_benefit(partner_id, benefit_id, kind, product, quantity, **write),
+    )
 
 
 @benefit.command()

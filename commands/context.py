@@ -65,7 +65,9 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-def on_option(help_text: str = "Effective date (YYYY-MM-DD); default today (UTC).") -> Callable:
+def on_option(
+    help_text: str = "Effective date (YYYY-MM-DD); default today (UTC).",
+) -> Callable:
     return click.option("--on", "on", type=DATE, default=None, help=help_text)
 
 
@@ -81,9 +83,15 @@ def write_options(func: Callable) -> Callable:
         "and prints the first answer.",
     )
     @functools.wraps(func)
-    def wrapper(*args: Any, on: date | None, request_id: str | None, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, on: date | None, request_id: str | None, **kwargs: Any
+    ) -> Any:
         ctx = click.get_current_context().find_object(Context)
-        write = {"on": on or today(), "actor": ctx.require_actor(), "request_id": request_id}
+        write = {
+            "on": on or today(),
+            "actor": ctx.require_actor(),
+            "request_id": request_id,
+        }
         return func(*args, write=write, **kwargs)
 
     return wrapper

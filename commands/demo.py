@@ -17,37 +17,111 @@ def demo_steps(app) -> list[tuple[str, dict]]:
     """Each step has a request id, so running the demo again records nothing new."""
     d = date.fromisoformat
     steps = [
-        ("Enroll on 2020-01-31: benefits expire 2021-01-31 (R1, R2)",
-         lambda r: app.enroll(PARTNER, d("2020-01-31"), ACTOR, name="Contoso", request_id=r)),
-        ("Grant 20 Azure licenses as product keys",
-         lambda r: app.grant_benefit(PARTNER, "AZURE-2020", "product-key", "Azure", 20,
-                                     d("2020-02-01"), ACTOR, request_id=r)),
-        ("Activate the benefit",
-         lambda r: app.activate_benefit(PARTNER, "AZURE-2020", d("2020-02-01"), ACTOR, request_id=r)),
-        ("Register the partner's own demo tenant (R8)",
-         lambda r: app.add_tenant(PARTNER, "contoso-demo", d("2020-02-01"), ACTOR, request_id=r)),
-        ("Receive a key for 10 licenses",
-         lambda r: app.issue_key(PARTNER, "AZURE-2020", "KEY-0001", 10, d("2020-11-01"),
-                                 ACTOR, request_id=r)),
-        ("Redeem it on 2020-12-01: usable until 2021-12-01 (R7)",
-         lambda r: app.redeem_key(PARTNER, "KEY-0001", "contoso-demo", "SUB-1", "new",
-                                  d("2020-12-01"), ACTOR, request_id=r)),
-        ("Renew on 2020-12-01, inside the renewal window (R3, R4)",
-         lambda r: app.renew(PARTNER, d("2020-12-01"), ACTOR, request_id=r)),
-        ("Grant 5 Visual Studio subscriptions in the new year",
-         lambda r: app.grant_benefit(PARTNER, "VS-2021", "user-subscription",
-                                     "Visual Studio Enterprise", 5, d("2021-02-01"), ACTOR,
-                                     request_id=r)),
-        ("Activate them",
-         lambda r: app.activate_benefit(PARTNER, "VS-2021", d("2021-02-01"), ACTOR, request_id=r)),
-        ("Add a user from the AAD tenant (R12)",
-         lambda r: app.add_user(PARTNER, "dev@contoso.example", "aad", d("2021-02-01"),
-                                ACTOR, request_id=r)),
-        ("Assign a seat: reassignable 90 days later (R14)",
-         lambda r: app.assign_seat(PARTNER, "VS-2021", "dev@contoso.example",
-                                   d("2021-02-01"), ACTOR, request_id=r)),
+        (
+            "Enroll on 2020-01-31: benefits expire 2021-01-31 (R1, R2)",
+            lambda r: app.enroll(
+                PARTNER, d("2020-01-31"), ACTOR, name="Contoso", request_id=r
+            ),
+        ),
+        (
+            "Grant 20 Azure licenses as product keys",
+            lambda r: app.grant_benefit(
+                PARTNER,
+                "AZURE-2020",
+                "product-key",
+                "Azure",
+                20,
+                d("2020-02-01"),
+                ACTOR,
+                request_id=r,
+            ),
+        ),
+        (
+            "Activate the benefit",
+            lambda r: app.activate_benefit(
+                PARTNER, "AZURE-2020", d("2020-02-01"), ACTOR, request_id=r
+            ),
+        ),
+        (
+            "Register the partner's own demo tenant (R8)",
+            lambda r: app.add_tenant(
+                PARTNER, "contoso-demo", d("2020-02-01"), ACTOR, request_id=r
+            ),
+        ),
+        (
+            "Receive a key for 10 licenses",
+            lambda r: app.issue_key(
+                PARTNER,
+                "AZURE-2020",
+                "KEY-0001",
+                10,
+                d("2020-11-01"),
+                ACTOR,
+                request_id=r,
+            ),
+        ),
+        (
+            "Redeem it on 2020-12-01: usable until 2021-12-01 (R7)",
+            lambda r: app.redeem_key(
+                PARTNER,
+                "KEY-0001",
+                "contoso-demo",
+                "SUB-1",
+                "new",
+                d("2020-12-01"),
+                ACTOR,
+                request_id=r,
+            ),
+        ),
+        (
+            "Renew on 2020-12-01, inside the renewal window (R3, R4)",
+            lambda r: app.renew(PARTNER, d("2020-12-01"), ACTOR, request_id=r),
+        ),
+        (
+            "Grant 5 Visual Studio subscriptions in the new year",
+            lambda r: app.grant_benefit(
+                PARTNER,
+                "VS-2021",
+                "user-subscription",
+                "Visual Studio Enterprise",
+                5,
+                d("2021-02-01"),
+                ACTOR,
+                request_id=r,
+            ),
+        ),
+        (
+            "Activate them",
+            lambda r: app.activate_benefit(
+                PARTNER, "VS-2021", d("2021-02-01"), ACTOR, request_id=r
+            ),
+        ),
+        (
+            "Add a user from the AAD tenant (R12)",
+            lambda r: app.add_user(
+                PARTNER,
+                "dev@contoso.example",
+                "aad",
+                d("2021-02-01"),
+                ACTOR,
+                request_id=r,
+            ),
+        ),
+        (
+            "Assign a seat: reassignable 90 days later (R14)",
+            lambda r: app.assign_seat(
+                PARTNER,
+                "VS-2021",
+                "dev@contoso.example",
+                d("2021-02-01"),
+                ACTOR,
+                request_id=r,
+            ),
+        ),
     ]
-    return [(title, step(f"demo-{n}")) for n, (title, step) in enumerate(steps, start=1)]
+    return [
+        (title, step(f"demo-{n}")) for n, (title, step) in enumerate(steps, start=1)
+    ]
 
 
 @click.command()

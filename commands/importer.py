@@ -14,16 +14,32 @@ from ledger.bulk.lines import DEFAULT_BATCH_SIZE, FORMATS, ImportFile, file_form
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="jsonl or csv; default from the extension (.jsonl/.ndjson/.json, .csv).")
-@click.option("--dry-run", is_flag=True, help="Check every line against the rules; write nothing.")
-@click.option("--keep-going", is_flag=True,
-              help="Skip rejected lines instead of stopping at the first one.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
-              show_default=True, help="Lines written per transaction.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="jsonl or csv; default from the extension (.jsonl/.ndjson/.json, .csv).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Check every line against the rules; write nothing."
+)
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="Skip rejected lines instead of stopping at the first one.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Lines written per transaction.",
+)
 @pass_context
-def import_command(obj, file: Path, fmt: str | None, dry_run: bool, keep_going: bool,
-                   batch_size: int) -> None:
+def import_command(
+    obj, file: Path, fmt: str | None, dry_run: bool, keep_going: bool, batch_size: int
+) -> None:
     """Run every write of FILE through the same rules as the CLI.
 
     JSON Lines: one write per line, with the CLI's command and field names

@@ -7,7 +7,22 @@ from typing import Any
 
 import click
 
-from commands import admin, audit, benefit, demo, importer, key, partner, policy, projections, report, seat, ticket, tenant, user
+from commands import (
+    admin,
+    audit,
+    benefit,
+    demo,
+    importer,
+    key,
+    partner,
+    policy,
+    projections,
+    report,
+    seat,
+    tenant,
+    ticket,
+    user,
+)
 from commands.context import Context
 from commands.output import FORMATS, emit_error
 from ledger import __version__
@@ -26,8 +41,14 @@ class LedgerGroup(click.Group):
             if not _is_database_error(error):
                 raise
             detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-            _fail(ctx, {"rule": None, "code": "database-error",
-                        "message": f"the ledger database failed: {detail}"})
+            _fail(
+                ctx,
+                {
+                    "rule": None,
+                    "code": "database-error",
+                    "message": f"the ledger database failed: {detail}",
+                },
+            )
 
 
 def _is_database_error(error: Exception) -> bool:
@@ -53,10 +74,19 @@ def _fail(ctx: click.Context, error: dict[str, Any]) -> None:
     help="SQLAlchemy URL of the ledger, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test"
     " (env LEDGER_DB).",
 )
-@click.option("--actor", envvar="LEDGER_ACTOR", help="E-mail of who makes a write (env LEDGER_ACTOR).")
 @click.option(
-    "-o", "--output", envvar="LEDGER_OUTPUT", type=click.Choice(FORMATS),
-    default="table", show_default=True, help="Output format (env LEDGER_OUTPUT).",
+    "--actor",
+    envvar="LEDGER_ACTOR",
+    help="E-mail of who makes a write (env LEDGER_ACTOR).",
+)
+@click.option(
+    "-o",
+    "--output",
+    envvar="LEDGER_OUTPUT",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format (env LEDGER_OUTPUT).",
 )
 @click.version_option(__version__, prog_name="ledger")
 @click.pass_context
@@ -74,7 +104,22 @@ def cli(ctx: click.Context, db: str, actor: str | None, output: str) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (partner, admin, benefit, tenant, key, user, seat, ticket, policy, demo, importer, audit, report, projections):
+for module in (
+    partner,
+    admin,
+    benefit,
+    tenant,
+    key,
+    user,
+    seat,
+    ticket,
+    policy,
+    demo,
+    importer,
+    audit,
+    report,
+    projections,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -16,7 +16,9 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "; ".join(_cell(v) if not isinstance(v, dict) else _compact(v) for v in value)
+        return "; ".join(
+            _cell(v) if not isinstance(v, dict) else _compact(v) for v in value
+        )
     if isinstance(value, dict):
         return _compact(value)
     if isinstance(value, bool):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from commands.context import pass_context, on_option, today, write_options
+from commands.context import on_option, pass_context, today, write_options
 from commands.output import emit
 
 

@@ -56,16 +56,29 @@ def rebuild(obj, name: str | None) -> None:
 
 
 @projections.command()
-@click.option("--until-position", type=click.IntRange(min=0), default=None,
-              help="Stop once every projection reached this position.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=None,
-              help="Stop after this many seconds.")
-@click.option("--interval", type=click.FloatRange(min=0.01), default=1.0,
-              show_default=True, help="Seconds between polls where the database "
-              "cannot push new events (SQLite).")
+@click.option(
+    "--until-position",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Stop once every projection reached this position.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Stop after this many seconds.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="Seconds between polls where the database cannot push new events (SQLite).",
+)
 @pass_context
-def follow(obj, until_position: int | None, timeout: float | None,
-           interval: float) -> None:
+def follow(
+    obj, until_position: int | None, timeout: float | None, interval: float
+) -> None:
     """Keep the projections caught up as events are recorded, until Ctrl-C.
     On PostgreSQL it runs on the event store's subscription (LISTEN/NOTIFY);
     SQLite cannot push, so it polls every --interval seconds.

@@ -13,10 +13,20 @@ import click
 from commands.context import DATE, pass_context, today, within_days
 from commands.output import emit
 
-PARTNER = click.option("--partner", "partner_id", metavar="PARTNER", default=None,
-                       help="Only this partner (default: every partner).")
-ON = click.option("--on", "on", type=DATE, default=None,
-                  help="The date the report is for (YYYY-MM-DD); default today (UTC).")
+PARTNER = click.option(
+    "--partner",
+    "partner_id",
+    metavar="PARTNER",
+    default=None,
+    help="Only this partner (default: every partner).",
+)
+ON = click.option(
+    "--on",
+    "on",
+    type=DATE,
+    default=None,
+    help="The date the report is for (YYYY-MM-DD); default today (UTC).",
+)
 
 
 @click.group()
@@ -50,9 +60,14 @@ def entitlements(obj, partner_id: str | None, on: Any) -> None:
 @report.command()
 @PARTNER
 @ON
-@click.option("--within", type=click.IntRange(0, 36500), metavar="DAYS", default=None,
-              help="List what ends within DAYS days of the date; default the policy's "
-              "expiring_soon_days in force on that date (30 unless changed).")
+@click.option(
+    "--within",
+    type=click.IntRange(0, 36500),
+    metavar="DAYS",
+    default=None,
+    help="List what ends within DAYS days of the date; default the policy's "
+    "expiring_soon_days in force on that date (30 unless changed).",
+)
 @pass_context
 def expiring(obj, partner_id: str | None, on: Any, within: int | None) -> None:
     """What ends within DAYS of the date, with days_left and the FAQ's remedy:
@@ -63,7 +78,12 @@ def expiring(obj, partner_id: str | None, on: Any, within: int | None) -> None:
       ledger report expiring --partner MPN-1 --on 2021-01-01 --within 30
     """
     day = on or today()
-    _emit(obj, lambda reports: reports.expiring(partner_id, day, within_days(obj, within, day)))
+    _emit(
+        obj,
+        lambda reports: reports.expiring(
+            partner_id, day, within_days(obj, within, day)
+        ),
+    )
 
 
 @report.command()

@@ -28,7 +28,8 @@ def assign(obj, partner_id: str, benefit_id: str, email: str, write: dict) -> No
 
     \b
     Example:
-      ledger --actor ops@contoso.com seat assign MPN-1 VS-2020 dev@contoso.com --on 2021-01-01
+      ledger --actor ops@contoso.com seat assign MPN-1 VS-2020 dev@contoso.com \\
+        --on 2021-01-01
     """
     emit(obj.output, obj.app.assign_seat(partner_id, benefit_id, email, **write))
 
@@ -59,7 +60,8 @@ def reassign(obj, partner_id: str, seat_id: str, email: str, write: dict) -> Non
 
     \b
     Example:
-      ledger --actor ops@contoso.com seat reassign MPN-1 'VS-2020#1' qa@contoso.com --on 2021-04-01
+      ledger --actor ops@contoso.com seat reassign MPN-1 'VS-2020#1' \\
+        qa@contoso.com --on 2021-04-01
     """
     emit(obj.output, obj.app.reassign_seat(partner_id, seat_id, email, **write))
 

@@ -19,7 +19,9 @@ def ticket() -> None:
 @click.option("--product", required=True, help="The product you're trying to install.")
 @write_options
 @pass_context
-def open_ticket(obj, partner_id: str, benefit_id: str, product: str, write: dict) -> None:
+def open_ticket(
+    obj, partner_id: str, benefit_id: str, product: str, write: dict
+) -> None:
     """Open a support ticket for --product on the activated technical BENEFIT;
     it uses one incident (R17).
 

@@ -27,7 +27,9 @@ class OfferType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
         if value in OFFERS or (value.startswith("other:") and len(value) > 6):
             return value
-        self.fail(f"{value!r} is not one of {', '.join(OFFERS)} or other:NAME", param, ctx)
+        self.fail(
+            f"{value!r} is not one of {', '.join(OFFERS)} or other:NAME", param, ctx
+        )
 
 
 EMAIL = EmailType()
@@ -42,7 +44,9 @@ def user() -> None:
 @click.argument("partner_id", metavar="PARTNER")
 @click.argument("email", type=EMAIL)
 @click.option(
-    "--source", required=True, type=click.Choice(["user-management", "aad"]),
+    "--source",
+    required=True,
+    type=click.Choice(["user-management", "aad"]),
     help="The partner's User Management list, or its AAD tenant.",
 )
 @write_options

@@ -11,23 +11,34 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
-from ledger.domain import benefits, keys, membership, seats, support, views
 from ledger.bulk.batch import Batch
 from ledger.bulk.batch import record as record_batch
+from ledger.domain import benefits, keys, membership, seats, support, views
 from ledger.domain.errors import Conflict, NotFound, RuleViolation
-from ledger.domain.partner import Partner, Request, RequestRecorded, partner_uuid
-from ledger.domain.partner import request_uuid
-from ledger.domain.policy import DEFAULT_POLICY, POLICY_ID, Policy, PolicyLog, change_policy
-from ledger.domain.policy import policy_on
+from ledger.domain.partner import (
+    Partner,
+    Request,
+    RequestRecorded,
+    partner_uuid,
+    request_uuid,
+)
+from ledger.domain.policy import (
+    DEFAULT_POLICY,
+    POLICY_ID,
+    Policy,
+    PolicyLog,
+    change_policy,
+    policy_on,
+)
+from ledger.domain.write import Write
 from ledger.store import topics  # noqa: F401 - old event topics resolve
 from ledger.store.transcoder import OrjsonTranscoder
-from ledger.domain.write import Write
 
 Clock = Callable[[], datetime]
 Decision = Callable[[Partner, Write], dict[str, Any]]
@@ -46,7 +57,7 @@ class Ledger(Application):
     name = "Ledger"
     # A write loads its partner from the latest snapshot plus at most this many
     # events, so write latency does not grow with a partner's history.
-    snapshotting_intervals = {Partner: 200}
+    snapshotting_intervals: ClassVar[dict[type, int]] = {Partner: 200}
 
     def __init__(
         self,
@@ -93,7 +104,9 @@ class Ledger(Application):
         found = keys.find_subscription(self.load(partner), sub)
         return views.subscription_view(found, on)
 
-    def user_show(self, partner: str, email: str, on: date | None = None) -> dict[str, Any]:
+    def user_show(
+        self, partner: str, email: str, on: date | None = None
+    ) -> dict[str, Any]:
         loaded = self.load(partner)
         seats.find_user(loaded, email)
         return views.user_view(loaded, email, on)
@@ -125,10 +138,15 @@ class Ledger(Application):
             {"on": day.isoformat(), "name": name, "days": days}
             for day, name, days in (log.changes if log is not None else [])
         ]
-        return {"on": on.isoformat(), **self.policy_on(on).as_dict(), "changes": changes}
+        return {
+            "on": on.isoformat(),
+            **self.policy_on(on).as_dict(),
+            "changes": changes,
+        }
 
-    def set_policy(self, name: str, days: int, on: date, actor: str,
-                   request_id: str | None = None) -> dict[str, Any]:
+    def set_policy(
+        self, name: str, days: int, on: date, actor: str, request_id: str | None = None
+    ) -> dict[str, Any]:
         """Change one policy parameter from `on`; earlier events keep the dates
         they were decided with."""
         write = self._write(actor, on, request_id)
@@ -143,7 +161,11 @@ class Ledger(Application):
     # -- membership and admins (R1-R4) ---------------------------------------
 
     def enroll(
-        self, partner: str, on: date, actor: str, name: str | None = None,
+        self,
+        partner: str,
+        on: date,
+        actor: str,
+        name: str | None = None,
         request_id: str | None = None,
     ) -> dict[str, Any]:
         write = self._write(actor, on, request_id)
@@ -153,7 +175,8 @@ class Ledger(Application):
             return repeated
         if self._enrolled(partner):
             raise RuleViolation(
-                "R1", "already-enrolled",
+                "R1",
+                "already-enrolled",
                 f"partner {partner} is already enrolled: renew its membership instead",
             )
         created = membership.enroll(partner, name, write, self.policy_on(write.on))
@@ -167,8 +190,14 @@ class Ledger(Application):
 
         return self._decide("partner renew", partner, {}, actor, on, request_id, decide)
 
-    def grant_admin(self, partner: str, email: str, actor: str, on: date,
-                    request_id: str | None = None) -> dict[str, Any]:
+    def grant_admin(
+        self,
+        partner: str,
+        email: str,
+        actor: str,
+        on: date,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             membership.grant_admin(p, email, write)
             return {"partner": partner, "admins": list(p.admins)}
@@ -176,40 +205,78 @@ class Ledger(Application):
         args = {"email": email}
         return self._decide("admin grant", partner, args, actor, on, request_id, decide)
 
-    def revoke_admin(self, partner: str, email: str, actor: str, on: date,
-                     request_id: str | None = None) -> dict[str, Any]:
+    def revoke_admin(
+        self,
+        partner: str,
+        email: str,
+        actor: str,
+        on: date,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             membership.revoke_admin(p, email, write)
             return {"partner": partner, "admins": list(p.admins)}
 
         args = {"email": email}
-        return self._decide("admin revoke", partner, args, actor, on, request_id, decide)
+        return self._decide(
+            "admin revoke", partner, args, actor, on, request_id, decide
+        )
 
     # -- benefits (R2, R5, R6, R16) -------------------------------------------
 
     def grant_benefit(
-        self, partner: str, benefit: str, kind: str, product: str, quantity: int,
-        on: date, actor: str, request_id: str | None = None,
+        self,
+        partner: str,
+        benefit: str,
+        kind: str,
+        product: str,
+        quantity: int,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
-            benefits.grant_benefit(p, benefit, kind, product, quantity, write, self.policy_on(write.on))
+            benefits.grant_benefit(
+                p, benefit, kind, product, quantity, write, self.policy_on(write.on)
+            )
             return views.benefit_view(p.benefits[benefit])
 
-        args = {"benefit": benefit, "kind": kind, "product": product, "quantity": quantity}
-        return self._decide("benefit grant", partner, args, actor, on, request_id, decide)
+        args = {
+            "benefit": benefit,
+            "kind": kind,
+            "product": product,
+            "quantity": quantity,
+        }
+        return self._decide(
+            "benefit grant", partner, args, actor, on, request_id, decide
+        )
 
-    def activate_benefit(self, partner: str, benefit: str, on: date, actor: str,
-                         request_id: str | None = None) -> dict[str, Any]:
+    def activate_benefit(
+        self,
+        partner: str,
+        benefit: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             return views.benefit_view(benefits.activate_benefit(p, benefit, write))
 
         args = {"benefit": benefit}
-        return self._decide("benefit activate", partner, args, actor, on, request_id, decide)
+        return self._decide(
+            "benefit activate", partner, args, actor, on, request_id, decide
+        )
 
     # -- tenants, keys and subscriptions (R7-R10) -----------------------------
 
-    def add_tenant(self, partner: str, tenant: str, on: date, actor: str,
-                   request_id: str | None = None) -> dict[str, Any]:
+    def add_tenant(
+        self,
+        partner: str,
+        tenant: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             keys.add_tenant(p, tenant, write)
             return {"partner": partner, "tenant": tenant, "added_on": on.isoformat()}
@@ -217,13 +284,23 @@ class Ledger(Application):
         args = {"tenant": tenant}
         return self._decide("tenant add", partner, args, actor, on, request_id, decide)
 
-    def issue_key(self, partner: str, benefit: str, key: str, licenses: int, on: date,
-                  actor: str, request_id: str | None = None) -> dict[str, Any]:
+    def issue_key(
+        self,
+        partner: str,
+        benefit: str,
+        key: str,
+        licenses: int,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             keys.issue_key(p, benefit, key, licenses, write)
             found = p.benefits[benefit]
             return {
-                "key": key, "benefit": benefit, "licenses": licenses,
+                "key": key,
+                "benefit": benefit,
+                "licenses": licenses,
                 "issued_on": on.isoformat(),
                 "licenses_left": found.quantity - found.licenses_issued,
             }
@@ -231,20 +308,40 @@ class Ledger(Application):
         args = {"benefit": benefit, "key": key, "licenses": licenses}
         return self._decide("key issue", partner, args, actor, on, request_id, decide)
 
-    def redeem_key(self, partner: str, key: str, tenant: str, subscription: str,
-                   mode: str, on: date, actor: str,
-                   request_id: str | None = None) -> dict[str, Any]:
+    def redeem_key(
+        self,
+        partner: str,
+        key: str,
+        tenant: str,
+        subscription: str,
+        mode: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             found = keys.redeem_key(p, key, tenant, subscription, mode, write)
             return views.redemption_view(found, p.subscriptions[subscription])
 
-        args = {"key": key, "tenant": tenant, "subscription": subscription, "mode": mode}
+        args = {
+            "key": key,
+            "tenant": tenant,
+            "subscription": subscription,
+            "mode": mode,
+        }
         return self._decide("key redeem", partner, args, actor, on, request_id, decide)
 
     # -- users, seats and offers (R5, R12-R15) --------------------------------
 
-    def add_user(self, partner: str, email: str, source: str, on: date, actor: str,
-                 request_id: str | None = None) -> dict[str, Any]:
+    def add_user(
+        self,
+        partner: str,
+        email: str,
+        source: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             seats.add_user(p, email, source, write)
             return views.user_view(p, email)
@@ -252,8 +349,15 @@ class Ledger(Application):
         args = {"email": email, "source": source}
         return self._decide("user add", partner, args, actor, on, request_id, decide)
 
-    def record_offer(self, partner: str, email: str, offer: str, on: date, actor: str,
-                     request_id: str | None = None) -> dict[str, Any]:
+    def record_offer(
+        self,
+        partner: str,
+        email: str,
+        offer: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             seats.record_offer(p, email, offer, write)
             return views.user_view(p, email)
@@ -261,42 +365,85 @@ class Ledger(Application):
         args = {"email": email, "offer": offer}
         return self._decide("user offer", partner, args, actor, on, request_id, decide)
 
-    def assign_seat(self, partner: str, benefit: str, email: str, on: date, actor: str,
-                    request_id: str | None = None) -> dict[str, Any]:
+    def assign_seat(
+        self,
+        partner: str,
+        benefit: str,
+        email: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(seats.assign_seat(p, benefit, email, write, self.policy_on(write.on)))
+            return views.seat_view(
+                seats.assign_seat(p, benefit, email, write, self.policy_on(write.on))
+            )
 
         args = {"benefit": benefit, "email": email}
         return self._decide("seat assign", partner, args, actor, on, request_id, decide)
 
-    def sign_in(self, partner: str, seat: str, on: date, actor: str,
-                request_id: str | None = None) -> dict[str, Any]:
+    def sign_in(
+        self,
+        partner: str,
+        seat: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             return views.seat_view(seats.sign_in(p, seat, write))
 
         args = {"seat": seat}
-        return self._decide("seat sign-in", partner, args, actor, on, request_id, decide)
+        return self._decide(
+            "seat sign-in", partner, args, actor, on, request_id, decide
+        )
 
-    def reassign_seat(self, partner: str, seat: str, email: str, on: date, actor: str,
-                      request_id: str | None = None) -> dict[str, Any]:
+    def reassign_seat(
+        self,
+        partner: str,
+        seat: str,
+        email: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(seats.reassign_seat(p, seat, email, write, self.policy_on(write.on)))
+            return views.seat_view(
+                seats.reassign_seat(p, seat, email, write, self.policy_on(write.on))
+            )
 
         args = {"seat": seat, "email": email}
-        return self._decide("seat reassign", partner, args, actor, on, request_id, decide)
+        return self._decide(
+            "seat reassign", partner, args, actor, on, request_id, decide
+        )
 
-    def release_seat(self, partner: str, seat: str, on: date, actor: str,
-                     request_id: str | None = None) -> dict[str, Any]:
+    def release_seat(
+        self,
+        partner: str,
+        seat: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             return views.seat_view(seats.release_seat(p, seat, write))
 
         args = {"seat": seat}
-        return self._decide("seat release", partner, args, actor, on, request_id, decide)
+        return self._decide(
+            "seat release", partner, args, actor, on, request_id, decide
+        )
 
     # -- support (R16, R17) ----------------------------------------------------
 
-    def open_ticket(self, partner: str, benefit: str, product: str, on: date,
-                    actor: str, request_id: str | None = None) -> dict[str, Any]:
+    def open_ticket(
+        self,
+        partner: str,
+        benefit: str,
+        product: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         def decide(p: Partner, write: Write) -> dict[str, Any]:
             ticket = support.open_ticket(p, benefit, product, write)
             return views.ticket_view(ticket, p.benefits[benefit])
@@ -353,11 +500,19 @@ class Ledger(Application):
     # -- the write pipeline ----------------------------------------------------
 
     def _write(self, actor: str, on: date, request_id: str | None) -> Write:
-        return Write(actor=actor, on=on, recorded_at=self.clock(), request_id=request_id)
+        return Write(
+            actor=actor, on=on, recorded_at=self.clock(), request_id=request_id
+        )
 
     def _decide(
-        self, command: str, partner: str, args: dict[str, Any], actor: str, on: date,
-        request_id: str | None, decide: Decision,
+        self,
+        command: str,
+        partner: str,
+        args: dict[str, Any],
+        actor: str,
+        on: date,
+        request_id: str | None,
+        decide: Decision,
     ) -> dict[str, Any]:
         """Answer a repeated request as the first time; otherwise load the
         partner, check the actor, decide, and save the events once."""
@@ -398,8 +553,13 @@ class Ledger(Application):
         except AggregateNotFoundError:
             return None
 
-    def _save(self, partner: Partner, write: Write, args: dict[str, Any],
-              answer: dict[str, Any]) -> dict[str, Any]:
+    def _save(
+        self,
+        partner: Partner,
+        write: Write,
+        args: dict[str, Any],
+        answer: dict[str, Any],
+    ) -> dict[str, Any]:
         request = None
         if write.request_id is not None:
             request = Request._create(
@@ -431,4 +591,6 @@ def fingerprint(write: Write, args: dict[str, Any]) -> str:
     """What makes two requests "the same content": the command, its arguments,
     the effective date and the actor."""
     content = {**args, "on": write.on.isoformat(), "actor": write.actor}
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()

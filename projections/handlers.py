@@ -52,8 +52,9 @@ class View:
         self.rows = rows
 
     def add_partner(self, event: Enrolled) -> None:
-        self.insert("partners", originator_id=str(event.originator_id),
-                    partner=event.partner)
+        self.insert(
+            "partners", originator_id=str(event.originator_id), partner=event.partner
+        )
 
     def partner(self, event: Any) -> str:
         """The partner id of the aggregate that recorded `event`."""
@@ -119,9 +120,14 @@ class Entitlements(LedgerProjection):
     @process_event.register(BenefitGranted)
     def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
         self.view.insert(
-            "entitlements", **self.of(event, benefit=event.benefit), kind=event.kind,
-            product=event.product, quantity=event.quantity, used=0,
-            activated_on=None, activate_by=event.activate_by,
+            "entitlements",
+            **self.of(event, benefit=event.benefit),
+            kind=event.kind,
+            product=event.product,
+            quantity=event.quantity,
+            used=0,
+            activated_on=None,
+            activate_by=event.activate_by,
         )
 
     @process_event.register(BenefitActivated)
@@ -187,8 +193,11 @@ class Expiry(LedgerProjection):
         """R2: a benefit expires on its period's renewal date; R5: its seats
         are used until its activate-by date."""
         self._end(event, "benefit", event.benefit, event.benefit_expiry_date)
-        self.view.insert("benefits", **self.of(event, benefit=event.benefit),
-                         activate_by=event.activate_by)
+        self.view.insert(
+            "benefits",
+            **self.of(event, benefit=event.benefit),
+            activate_by=event.activate_by,
+        )
 
     @process_event.register(KeyRedeemed)
     def _redeemed(self, event: KeyRedeemed, tracking: Tracking) -> None:
@@ -199,7 +208,9 @@ class Expiry(LedgerProjection):
     @process_event.register(SeatAssigned)
     def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
         activate_by = self.view.value(
-            "benefits", "activate_by", **self.of(event, benefit=seat_benefit(event.seat))
+            "benefits",
+            "activate_by",
+            **self.of(event, benefit=seat_benefit(event.seat)),
         )
         self._end(event, "seat", event.seat, activate_by)
 
@@ -233,8 +244,12 @@ class Seats(LedgerProjection):
     @process_event.register(SeatAssigned)
     def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
         self.view.insert(
-            "seats", **self.of(event, seat=event.seat), benefit=seat_benefit(event.seat),
-            user=event.user, state="assigned", assigned_on=event.on,
+            "seats",
+            **self.of(event, seat=event.seat),
+            benefit=seat_benefit(event.seat),
+            user=event.user,
+            state="assigned",
+            assigned_on=event.on,
             reassignable_on=event.reassignable_on,
         )
 
@@ -242,8 +257,12 @@ class Seats(LedgerProjection):
     def _seat_moved(self, event: SeatReassigned, tracking: Tracking) -> None:
         """R14: a reassignment starts a new window for the new user."""
         self.view.update_one(
-            "seats", self.of(event, seat=event.seat), user=event.user, state="assigned",
-            assigned_on=event.on, reassignable_on=event.reassignable_on,
+            "seats",
+            self.of(event, seat=event.seat),
+            user=event.user,
+            state="assigned",
+            assigned_on=event.on,
+            reassignable_on=event.reassignable_on,
         )
 
     @process_event.register(SeatSignedIn)
@@ -277,17 +296,23 @@ class Conflicts(LedgerProjection):
     @process_event.register(OfferRecorded)
     def _offer(self, event: OfferRecorded, tracking: Tracking) -> None:
         """Offers held outside the ledger are facts; recording one twice is one."""
-        self.view.insert_new("offers", **self.of(event, user=event.email, offer=event.offer))
+        self.view.insert_new(
+            "offers", **self.of(event, user=event.email, offer=event.offer)
+        )
 
     @process_event.register(SeatAssigned)
     def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
         if self._is_bulk_credit(event, event.seat):
-            self.view.insert("seats", **self.of(event, seat=event.seat), user=event.user)
+            self.view.insert(
+                "seats", **self.of(event, seat=event.seat), user=event.user
+            )
 
     @process_event.register(SeatReassigned)
     def _seat_moved(self, event: SeatReassigned, tracking: Tracking) -> None:
         if self._is_bulk_credit(event, event.seat):
-            self.view.update_one("seats", self.of(event, seat=event.seat), user=event.user)
+            self.view.update_one(
+                "seats", self.of(event, seat=event.seat), user=event.user
+            )
 
     @process_event.register(SeatReleased)
     def _seat_freed(self, event: SeatReleased, tracking: Tracking) -> None:

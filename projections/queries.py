@@ -14,26 +14,35 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.domain.reports import entitlement_row, expiry_row, reassignable_row, sort_expiry
+from ledger.domain.reports import (
+    entitlement_row,
+    expiry_row,
+    reassignable_row,
+    sort_expiry,
+)
 from ledger.domain.rules import bulk_credit_conflicts, is_expiring_soon
 
 Rows = list[dict[str, Any]]
 Tables = dict[str, sa.Table]
 
 
-def _rows(conn: sa.Connection, table: sa.Table, partner: str | None,
-          *where: Any) -> list[Any]:
+def _rows(
+    conn: sa.Connection, table: sa.Table, partner: str | None, *where: Any
+) -> list[Any]:
     if partner is not None:
         where = (*where, table.c.partner == partner)
     return list(conn.execute(sa.select(table).where(*where)))
 
 
-def entitlement_rows(conn: sa.Connection, tables: Tables, partner: str | None,
-                     on: date) -> Rows:
+def entitlement_rows(
+    conn: sa.Connection, tables: Tables, partner: str | None, on: date
+) -> Rows:
     """What was granted, what is used, what can still be activated on `on`."""
     found = _rows(conn, tables["entitlements"], partner)
-    return [entitlement_row(row._mapping, on)
-            for row in sorted(found, key=lambda r: (r.partner, r.benefit))]
+    return [
+        entitlement_row(row._mapping, on)
+        for row in sorted(found, key=lambda r: (r.partner, r.benefit))
+    ]
 
 
 def _last_day(on: date, within: int) -> date:
@@ -43,25 +52,36 @@ def _last_day(on: date, within: int) -> date:
         return date.max
 
 
-def expiring_rows(conn: sa.Connection, tables: Tables, partner: str | None,
-                  on: date, within: int) -> Rows:
+def expiring_rows(
+    conn: sa.Connection, tables: Tables, partner: str | None, on: date, within: int
+) -> Rows:
     """R11: what ends within `within` days of `on`, with the FAQ's remedy."""
     table = tables["expiry"]
-    found = _rows(conn, table, partner, table.c.ends_on >= on,
-                  table.c.ends_on <= _last_day(on, within))
-    return sort_expiry([
-        expiry_row(row.partner, row.what, row.id, row.ends_on.isoformat(), on)
-        for row in found
-        if is_expiring_soon(row.ends_on, on, within)
-    ])
+    found = _rows(
+        conn,
+        table,
+        partner,
+        table.c.ends_on >= on,
+        table.c.ends_on <= _last_day(on, within),
+    )
+    return sort_expiry(
+        [
+            expiry_row(row.partner, row.what, row.id, row.ends_on.isoformat(), on)
+            for row in found
+            if is_expiring_soon(row.ends_on, on, within)
+        ]
+    )
 
 
-def reassignable_rows(conn: sa.Connection, tables: Tables, partner: str | None,
-                      on: date) -> Rows:
+def reassignable_rows(
+    conn: sa.Connection, tables: Tables, partner: str | None, on: date
+) -> Rows:
     """R14: every held seat, its dates, and whether it can move on `on`."""
     found = _rows(conn, tables["seats"], partner)
-    return [reassignable_row(row._mapping, on)
-            for row in sorted(found, key=lambda r: (r.partner, r.seat))]
+    return [
+        reassignable_row(row._mapping, on)
+        for row in sorted(found, key=lambda r: (r.partner, r.seat))
+    ]
 
 
 def conflict_rows(conn: sa.Connection, tables: Tables, partner: str | None) -> Rows:
@@ -76,6 +96,12 @@ def conflict_rows(conn: sa.Connection, tables: Tables, partner: str | None) -> R
     for key in sorted(seats.keys() & offers.keys()):
         conflicts = bulk_credit_conflicts(offers[key])
         if conflicts:
-            rows.append({"partner": key[0], "user": key[1],
-                         "seats": sorted(seats[key]), "offers": conflicts})
+            rows.append(
+                {
+                    "partner": key[0],
+                    "user": key[1],
+                    "seats": sorted(seats[key]),
+                    "offers": conflicts,
+                }
+            )
     return rows

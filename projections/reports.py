@@ -50,19 +50,29 @@ class Reports:
         self._live.clear()
         return applied
 
-    def follow(self, stop: threading.Event | None = None, until: int | None = None,
-               timeout: float | None = None, interval: float = 1.0,
-               announce: Callable[[str], Any] = lambda message: None) -> int:
+    def follow(
+        self,
+        stop: threading.Event | None = None,
+        until: int | None = None,
+        timeout: float | None = None,
+        interval: float = 1.0,
+        announce: Callable[[str], Any] = lambda message: None,
+    ) -> int:
         """Stay caught up until stopped (see Runner.follow)."""
-        return self.runner.follow(stop or threading.Event(), until, timeout, interval,
-                                  announce)
+        return self.runner.follow(
+            stop or threading.Event(), until, timeout, interval, announce
+        )
 
     def status(self) -> Rows:
         """Per projection: its position, the head of the event store, the lag."""
         head = self.runner.head()
         return [
-            {"name": g.name, "position": g.position, "head": head,
-             "lag": self.runner.lag(g.position)}
+            {
+                "name": g.name,
+                "position": g.position,
+                "head": head,
+                "lag": self.runner.lag(g.position),
+            }
             for g in self.store.live()
         ]
 
@@ -80,11 +90,14 @@ class Reports:
     def conflicts(self, partner: str | None = None) -> Rows:
         return self._report("conflicts", partner, queries.conflict_rows)
 
-    def _report(self, name: str, partner: str | None, query: Callable[..., Rows],
-                *args: Any) -> Rows:
+    def _report(
+        self, name: str, partner: str | None, query: Callable[..., Rows], *args: Any
+    ) -> Rows:
         """Catch up, read the rows; no rows may mean an unknown partner."""
         self.catch_up()
-        rows = self._read(name, lambda conn, tables: query(conn, tables, partner, *args))
+        rows = self._read(
+            name, lambda conn, tables: query(conn, tables, partner, *args)
+        )
         if not rows:
             self.check_partner(partner)
         return rows

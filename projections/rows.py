@@ -24,13 +24,18 @@ class ViewError(Exception):
 
 
 class Rows:
-    def __init__(self, tables: dict[str, sa.Table], position: int | None = None,
-                 complete: bool = False) -> None:
+    def __init__(
+        self,
+        tables: dict[str, sa.Table],
+        position: int | None = None,
+        complete: bool = False,
+    ) -> None:
         self.tables = tables
         self.position = position  # what these rows reflect; None: unknown
         self.complete = complete
-        self.keys = {name: [c.name for c in t.primary_key.columns]
-                     for name, t in tables.items()}
+        self.keys = {
+            name: [c.name for c in t.primary_key.columns] for name, t in tables.items()
+        }
         self.rows: dict[str, dict[Key, dict[str, Any] | None]] = {n: {} for n in tables}
         self.stored: dict[str, set[Key]] = {n: set() for n in tables}
         self.dirty: dict[str, set[Key]] = {n: set() for n in tables}
@@ -70,8 +75,10 @@ class Rows:
         gone = [dict(zip(names, key)) for key in dirty if key in stored]
         if gone:
             where = [found.c[name] == sa.bindparam(f"k_{name}") for name in names]
-            conn.execute(sa.delete(found).where(*where),
-                         [{f"k_{n}": row[n] for n in names} for row in gone])
+            conn.execute(
+                sa.delete(found).where(*where),
+                [{f"k_{n}": row[n] for n in names} for row in gone],
+            )
         rows = self.rows[table]
         live = [rows[key] for key in dirty if rows[key] is not None]
         if live:

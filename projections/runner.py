@@ -36,8 +36,14 @@ class ProjectionFailed(LedgerError):
 
     code = "projection-failed"
 
-    def __init__(self, name: str, event: Any, tracking: Tracking, position: int,
-                 error: BaseException) -> None:
+    def __init__(
+        self,
+        name: str,
+        event: Any,
+        tracking: Tracking,
+        position: int,
+        error: BaseException,
+    ) -> None:
         super().__init__(
             f"projection {name} failed on event {tracking.notification_id} "
             f"({type(event).__name__}): {type(error).__name__}: {error}; its "
@@ -50,10 +56,16 @@ class ProjectionFailed(LedgerError):
 
 
 class _HandlerFailed(Exception):
-    def __init__(self, index: int, event: Any, tracking: Tracking,
-                 error: Exception) -> None:
+    def __init__(
+        self, index: int, event: Any, tracking: Tracking, error: Exception
+    ) -> None:
         super().__init__(str(error))
-        self.index, self.event, self.tracking, self.error = index, event, tracking, error
+        self.index, self.event, self.tracking, self.error = (
+            index,
+            event,
+            tracking,
+            error,
+        )
 
 
 @lru_cache(maxsize=64)
@@ -69,19 +81,23 @@ class Runner:
 
     # -- applying events -------------------------------------------------------
 
-    def apply(self, generation: Generation, batch: Batch, rows: Rows | None = None) -> None:
+    def apply(
+        self, generation: Generation, batch: Batch, rows: Rows | None = None
+    ) -> None:
         """Apply a batch in one transaction, or stop at the failing event.
         `rows` (the generation's rows kept in memory) are forgotten when the
         transaction fails, since they may hold its rolled-back changes."""
         rows = (rows or Rows(tables_of(generation.name, generation.generation))).at(
-            generation.position)
+            generation.position
+        )
         try:
             self._write(generation, batch, rows)
         except _HandlerFailed as failed:
             rows.forget()
             position = self._apply_before(generation, batch[: failed.index], rows)
-            raise ProjectionFailed(generation.name, failed.event, failed.tracking,
-                                   position, failed.error) from failed.error
+            raise ProjectionFailed(
+                generation.name, failed.event, failed.tracking, position, failed.error
+            ) from failed.error
         except BaseException:
             rows.forget()
             raise
@@ -147,7 +163,9 @@ class Runner:
                 return applied
             events = self._decode(page, current)
             for generation in current:
-                batch = [e for e in events if e[1].notification_id > generation.position]
+                batch = [
+                    e for e in events if e[1].notification_id > generation.position
+                ]
                 if batch:
                     apply(generation, batch, self._rows(cache, generation))
             applied += len(page)
@@ -158,14 +176,29 @@ class Runner:
         """The next page of stored events after a position: the query of the
         recorder's select_notifications, in SQLAlchemy Core (no ORM objects)."""
         table = self.app.recorder.events_record_cls.__table__
-        query = (sa.select(table.c.id, table.c.originator_id, table.c.originator_version,
-                           table.c.topic, table.c.state)
-                 .where(table.c.id > after).order_by(table.c.id).limit(self.page_size))
+        query = (
+            sa.select(
+                table.c.id,
+                table.c.originator_id,
+                table.c.originator_version,
+                table.c.topic,
+                table.c.state,
+            )
+            .where(table.c.id > after)
+            .order_by(table.c.id)
+            .limit(self.page_size)
+        )
         with self.store.engine.connect() as conn:
-            return [Notification(id=row.id, originator_id=row.originator_id,
-                                 originator_version=row.originator_version,
-                                 topic=row.topic, state=bytes(row.state))
-                    for row in conn.execute(query)]
+            return [
+                Notification(
+                    id=row.id,
+                    originator_id=row.originator_id,
+                    originator_version=row.originator_version,
+                    topic=row.topic,
+                    state=bytes(row.state),
+                )
+                for row in conn.execute(query)
+            ]
 
     @staticmethod
     def _rows(cache: dict[tuple[str, int], Rows], generation: Generation) -> Rows:
@@ -174,7 +207,9 @@ class Runner:
         key = (generation.name, generation.generation)
         if key not in cache:
             tables = tables_of(generation.name, generation.generation)
-            cache[key] = Rows(tables, generation.position, complete=generation.position == 0)
+            cache[key] = Rows(
+                tables, generation.position, complete=generation.position == 0
+            )
         return cache[key]
 
     def _decode(self, page: list[Notification], current: list[Generation]) -> Batch:
@@ -195,7 +230,9 @@ class Runner:
         """Fill new generations from the first event, then point readers at
         them in one transaction; until then readers use the old ones."""
         fresh = [self.store.next_generation(name) for name in names]
-        applied = self.run(lambda: self.store.positions(fresh), self._apply_fresh, progress)
+        applied = self.run(
+            lambda: self.store.positions(fresh), self._apply_fresh, progress
+        )
         self.store.flip(fresh)
         return applied
 
@@ -207,7 +244,9 @@ class Runner:
     def lag(self, position: int) -> int:
         """How many stored events come after `position`."""
         events = self.app.recorder.events_record_cls.__table__
-        query = sa.select(sa.func.count()).select_from(events).where(events.c.id > position)
+        query = (
+            sa.select(sa.func.count()).select_from(events).where(events.c.id > position)
+        )
         with self.store.engine.connect() as conn:
             return conn.execute(query).scalar_one()
 
@@ -241,21 +280,36 @@ class Runner:
         announce("following the event store's notifications (Ctrl-C to stop)")
         return applied + self._listen(subscription, stop, until, deadline)
 
-    def _poll(self, stop: threading.Event, until: int | None, deadline: float | None,
-              interval: float) -> int:
+    def _poll(
+        self,
+        stop: threading.Event,
+        until: int | None,
+        deadline: float | None,
+        interval: float,
+    ) -> int:
         applied = 0
         while not _reached(self.low(), until):
-            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+            wait = (
+                interval
+                if deadline is None
+                else min(interval, deadline - time.monotonic())
+            )
             if wait < 0 or stop.wait(wait):
                 break
             applied += self.catch_up()
         return applied
 
-    def _listen(self, subscription: Any, stop: threading.Event, until: int | None,
-                deadline: float | None) -> int:
+    def _listen(
+        self,
+        subscription: Any,
+        stop: threading.Event,
+        until: int | None,
+        deadline: float | None,
+    ) -> int:
         applied, low = 0, self.low()
-        watcher = threading.Thread(target=_stop_later, args=(subscription, stop, deadline),
-                                   daemon=True)
+        watcher = threading.Thread(
+            target=_stop_later, args=(subscription, stop, deadline), daemon=True
+        )
         with subscription:
             watcher.start()
             try:
@@ -281,6 +335,8 @@ def _reached(position: int, until: int | None) -> bool:
     return until is not None and position >= until
 
 
-def _stop_later(subscription: Any, stop: threading.Event, deadline: float | None) -> None:
+def _stop_later(
+    subscription: Any, stop: threading.Event, deadline: float | None
+) -> None:
     stop.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
     subscription.stop()

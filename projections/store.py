@@ -40,20 +40,26 @@ class Store:
             try:
                 generation = self.next_generation(name)
                 with self.engine.begin() as conn:
-                    conn.execute(sa.insert(LIVE).values(
-                        name=name, generation=generation.generation))
+                    conn.execute(
+                        sa.insert(LIVE).values(
+                            name=name, generation=generation.generation
+                        )
+                    )
             except sa.exc.IntegrityError:
                 pass  # another process made it live first
 
     def live(self, names: tuple[str, ...] = NAMES) -> list[Generation]:
         """The generations readers use, with their positions, in NAMES order."""
         query = sa.select(TRACKING).join(
-            LIVE, (LIVE.c.name == TRACKING.c.name)
-            & (LIVE.c.generation == TRACKING.c.generation)
+            LIVE,
+            (LIVE.c.name == TRACKING.c.name)
+            & (LIVE.c.generation == TRACKING.c.generation),
         )
         with self.engine.connect() as conn:
-            rows = {row.name: Generation(row.name, row.generation, row.position)
-                    for row in conn.execute(query)}
+            rows = {
+                row.name: Generation(row.name, row.generation, row.position)
+                for row in conn.execute(query)
+            }
         return [rows[name] for name in names]
 
     def live_generation(self, name: str) -> int:
@@ -65,9 +71,13 @@ class Store:
         """The current positions of these generations."""
         with self.engine.connect() as conn:
             return [
-                Generation(g.name, g.generation, conn.execute(
-                    sa.select(TRACKING.c.position).where(*self._key(g))
-                ).scalar_one())
+                Generation(
+                    g.name,
+                    g.generation,
+                    conn.execute(
+                        sa.select(TRACKING.c.position).where(*self._key(g))
+                    ).scalar_one(),
+                )
                 for g in generations
             ]
 
@@ -76,14 +86,16 @@ class Store:
         for table in define(name, generation).values():
             table.create(self.engine, checkfirst=True)
         with self.engine.begin() as conn:
-            conn.execute(sa.insert(TRACKING).values(
-                name=name, generation=generation, position=0))
+            conn.execute(
+                sa.insert(TRACKING).values(name=name, generation=generation, position=0)
+            )
         return Generation(name, generation, 0)
 
     def next_generation(self, name: str) -> Generation:
         with self.engine.connect() as conn:
             query = sa.select(sa.func.max(TRACKING.c.generation)).where(
-                TRACKING.c.name == name)
+                TRACKING.c.name == name
+            )
             latest = conn.execute(query).scalar_one() or 0
         return self.create(name, latest + 1)
 
@@ -104,24 +116,34 @@ class Store:
         drop every other generation of those projections."""
         with self.engine.begin() as conn:
             for g in generations:
-                conn.execute(sa.update(LIVE).where(LIVE.c.name == g.name)
-                             .values(generation=g.generation))
+                conn.execute(
+                    sa.update(LIVE)
+                    .where(LIVE.c.name == g.name)
+                    .values(generation=g.generation)
+                )
         for g in generations:
             self._drop_others(g)
 
     def _drop_others(self, keep: Generation) -> None:
         with self.engine.connect() as conn:
             query = sa.select(TRACKING.c.generation).where(
-                TRACKING.c.name == keep.name, TRACKING.c.generation != keep.generation)
+                TRACKING.c.name == keep.name, TRACKING.c.generation != keep.generation
+            )
             old = list(conn.scalars(query))
         for generation in old:
             for table in define(keep.name, generation).values():
                 table.drop(self.engine, checkfirst=True)
             with self.engine.begin() as conn:
-                conn.execute(sa.delete(TRACKING).where(
-                    TRACKING.c.name == keep.name, TRACKING.c.generation == generation))
+                conn.execute(
+                    sa.delete(TRACKING).where(
+                        TRACKING.c.name == keep.name,
+                        TRACKING.c.generation == generation,
+                    )
+                )
 
     @staticmethod
     def _key(generation: Generation) -> list[sa.ColumnElement[bool]]:
-        return [TRACKING.c.name == generation.name,
-                TRACKING.c.generation == generation.generation]
+        return [
+            TRACKING.c.name == generation.name,
+            TRACKING.c.generation == generation.generation,
+        ]

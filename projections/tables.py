@@ -53,21 +53,34 @@ Columns = Callable[[], list[sa.Column]]
 LAYOUTS: dict[str, dict[str, Columns]] = {
     "entitlements": {
         "entitlements": lambda: [
-            _key("partner"), _key("benefit"), _text("kind"), _text("product"),
-            _count("quantity"), _count("used"), _day("activated_on", nullable=True),
+            _key("partner"),
+            _key("benefit"),
+            _text("kind"),
+            _text("product"),
+            _count("quantity"),
+            _count("used"),
+            _day("activated_on", nullable=True),
             _day("activate_by"),
         ],
     },
     "expiry": {
         "expiry": lambda: [
-            _key("partner"), _key("what"), _key("id"), _day("ends_on", index=True),
+            _key("partner"),
+            _key("what"),
+            _key("id"),
+            _day("ends_on", index=True),
         ],
         "benefits": lambda: [_key("partner"), _key("benefit"), _day("activate_by")],
     },
     "seats": {
         "seats": lambda: [
-            _key("partner"), _key("seat"), _text("benefit"), _text("user"),
-            _text("state"), _day("assigned_on"), _day("reassignable_on"),
+            _key("partner"),
+            _key("seat"),
+            _text("benefit"),
+            _text("user"),
+            _text("state"),
+            _day("assigned_on"),
+            _day("reassignable_on"),
         ],
     },
     "conflicts": {
@@ -77,9 +90,13 @@ LAYOUTS: dict[str, dict[str, Columns]] = {
     },
 }
 
+
 def _partners() -> list[sa.Column]:
     """Which partner each aggregate id is (learnt from its Enrolled event)."""
-    return [sa.Column("originator_id", sa.String(36), primary_key=True), _text("partner")]
+    return [
+        sa.Column("originator_id", sa.String(36), primary_key=True),
+        _text("partner"),
+    ]
 
 
 def table_name(projection: str, table: str, generation: int) -> str:

@@ -54,7 +54,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-import gen_data
+import gen_data  # noqa: E402 - found through the sys.path entry above
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGETS = {
@@ -74,12 +74,14 @@ NA_AUDIT = "n/a: ledger.audit.replays not available"
 
 def child_import(url: str, path: str) -> dict[str, Any]:
     from ledger.application import Ledger
-    from ledger.bulk.lines import ImportFile
     from ledger.bulk.importer import Options, import_file
+    from ledger.bulk.lines import ImportFile
 
     app = Ledger(url)
     started = time.perf_counter()
-    report = import_file(app, ImportFile(Path(path), "jsonl"), Options(actor=gen_data.ACTOR))
+    report = import_file(
+        app, ImportFile(Path(path), "jsonl"), Options(actor=gen_data.ACTOR)
+    )
     seconds = time.perf_counter() - started
     app.close()
     return {"seconds": seconds, **report.summary(), "errors": report.errors[:3]}
@@ -117,8 +119,10 @@ def run_child(*args: str) -> tuple[dict[str, Any], float]:
     """Run this script as a child; its JSON answer and its peak RSS in MB
     (VmHWM where the system has it, else the child's ru_maxrss)."""
     process = subprocess.Popen(
-        [sys.executable, __file__, "--child", *args], cwd=ROOT,
-        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [sys.executable, __file__, "--child", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -166,7 +170,9 @@ class Database:
         import sqlalchemy as sa
 
         with self.engine.connect() as conn:
-            return conn.execute(sa.text("SELECT count(*) FROM ledger_events")).scalar_one()
+            return conn.execute(
+                sa.text("SELECT count(*) FROM ledger_events")
+            ).scalar_one()
 
 
 def raw_baseline(db: Database, chunk: int = 20000) -> dict[str, Any]:
@@ -181,8 +187,10 @@ def raw_baseline(db: Database, chunk: int = 20000) -> dict[str, Any]:
         seconds, rows, last = 0.0, 0, 0
         while True:
             cur = conn.cursor()
-            cur.execute("SELECT id, originator_id, originator_version, topic, state "
-                        f"FROM ledger_events WHERE id > {last} ORDER BY id LIMIT {chunk}")
+            cur.execute(
+                "SELECT id, originator_id, originator_version, topic, state "
+                f"FROM ledger_events WHERE id > {last} ORDER BY id LIMIT {chunk}"
+            )
             batch = cur.fetchall()
             if not batch:
                 break
@@ -198,30 +206,45 @@ def raw_baseline(db: Database, chunk: int = 20000) -> dict[str, Any]:
         conn.commit()
     finally:
         raw.close()
-    return {"rows": rows, "seconds": seconds, "events_per_s": rows / seconds,
-            "method": "sqlite3 executemany" if db.backend == "sqlite" else "psycopg COPY"}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "events_per_s": rows / seconds,
+        "method": "sqlite3 executemany" if db.backend == "sqlite" else "psycopg COPY",
+    }
 
 
 def _scratch_table(conn: Any, backend: str) -> None:
-    ident, uid, blob = (("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", "BLOB")
-                        if backend == "sqlite" else ("BIGSERIAL PRIMARY KEY", "UUID", "BYTEA"))
+    ident, uid, blob = (
+        ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", "BLOB")
+        if backend == "sqlite"
+        else ("BIGSERIAL PRIMARY KEY", "UUID", "BYTEA")
+    )
     cur = conn.cursor()
-    cur.execute(f"CREATE TABLE bench_raw (id {ident}, originator_id {uid} NOT NULL, "
-                "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, "
-                f"state {blob} NOT NULL)")
-    cur.execute("CREATE UNIQUE INDEX bench_raw_index ON bench_raw "
-                "(originator_id, originator_version)")
+    cur.execute(
+        f"CREATE TABLE bench_raw (id {ident}, originator_id {uid} NOT NULL, "
+        "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, "
+        f"state {blob} NOT NULL)"
+    )
+    cur.execute(
+        "CREATE UNIQUE INDEX bench_raw_index ON bench_raw "
+        "(originator_id, originator_version)"
+    )
     conn.commit()
 
 
 def _sqlite_insert(conn: Any, rows: list[tuple]) -> None:
-    conn.executemany("INSERT INTO bench_raw (originator_id, originator_version, topic, "
-                     "state) VALUES (?, ?, ?, ?)", rows)
+    conn.executemany(
+        "INSERT INTO bench_raw (originator_id, originator_version, topic, "
+        "state) VALUES (?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _pg_copy(conn: Any, rows: list[tuple]) -> None:
-    with conn.cursor().copy("COPY bench_raw (originator_id, originator_version, topic, "
-                            "state) FROM STDIN") as copy:
+    with conn.cursor().copy(
+        "COPY bench_raw (originator_id, originator_version, topic, state) FROM STDIN"
+    ) as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -232,8 +255,11 @@ def _pg_copy(conn: Any, rows: list[tuple]) -> None:
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000,
-            "samples": len(ordered)}
+    return {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": p99 * 1000,
+        "samples": len(ordered),
+    }
 
 
 def timed(call: Any, arguments: list[Any]) -> list[float]:
@@ -272,23 +298,44 @@ def replay_latency(url: str, partners: list[str], as_of: date) -> dict[str, Any]
         return {"error": f"{NA_AUDIT} ({error})"}
     app = Ledger(url)
     try:
-        return percentiles(timed(lambda p: replay(app, p, as_of), [(p,) for p in partners]))
+        return percentiles(
+            timed(lambda p: replay(app, p, as_of), [(p,) for p in partners])
+        )
     finally:
         app.close()
 
 
 def cli(*args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ledger", *args], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-m", "ledger", *args],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return time.perf_counter() - started
 
 
 def cli_write(url: str, partner: str, runs: int) -> dict[str, Any]:
     """One `user add` per run, each a new user of a partner with years of history."""
-    times = [cli("--db", url, "--actor", gen_data.ACTOR, "user", "add", partner,
-                 f"cli-{n}-{uuid.uuid4().hex[:6]}@bench.example", "--source", "aad",
-                 "--on", "2021-06-01") for n in range(runs)]
+    times = [
+        cli(
+            "--db",
+            url,
+            "--actor",
+            gen_data.ACTOR,
+            "user",
+            "add",
+            partner,
+            f"cli-{n}-{uuid.uuid4().hex[:6]}@bench.example",
+            "--source",
+            "aad",
+            "--on",
+            "2021-06-01",
+        )
+        for n in range(runs)
+    ]
     return percentiles(times)
 
 
@@ -299,18 +346,28 @@ def help_startup(runs: int) -> dict[str, Any]:
 # -- one run -----------------------------------------------------------------------
 
 
-def bench_one(backend: str, size: int, file: Path, partners: int, args: Any) -> dict[str, Any]:
+def bench_one(
+    backend: str, size: int, file: Path, partners: int, args: Any
+) -> dict[str, Any]:
     db = Database(backend, args.workdir, args.pg, size)
     try:
-        result: dict[str, Any] = {"backend": backend, "size": size, "partners": partners}
+        result: dict[str, Any] = {
+            "backend": backend,
+            "size": size,
+            "partners": partners,
+        }
         imported, import_rss = run_child("import", db.url, str(file))
         events = db.events()
-        result["import"] = {**imported, "events": events,
-                            "events_per_s": events / imported["seconds"],
-                            "peak_rss_mb": import_rss}
+        result["import"] = {
+            **imported,
+            "events": events,
+            "events_per_s": events / imported["seconds"],
+            "peak_rss_mb": import_rss,
+        }
         result["raw"] = raw_baseline(db)
         result["import"]["ratio_to_raw"] = (
-            result["import"]["events_per_s"] / result["raw"]["events_per_s"])
+            result["import"]["events_per_s"] / result["raw"]["events_per_s"]
+        )
         rebuilt, rebuild_rss = run_child("rebuild", db.url)
         if "seconds" in rebuilt:
             rebuilt["events_per_s"] = events / rebuilt["seconds"]
@@ -345,38 +402,76 @@ def table(runs: list[dict[str, Any]], startup: dict[str, Any]) -> str:
         ("partners", lambda r: _fmt(r["partners"]), ""),
         ("import events/s", lambda r: _fmt(r["import"]["events_per_s"]), ""),
         ("raw baseline events/s", lambda r: _fmt(r["raw"]["events_per_s"]), ""),
-        ("import / raw", lambda r: _fmt(r["import"]["ratio_to_raw"], 3), TARGETS["import_ratio"]),
-        ("rebuild events/s", lambda r: _fmt(r["rebuild"].get("events_per_s")),
-         TARGETS["rebuild_events_per_s"]),
+        (
+            "import / raw",
+            lambda r: _fmt(r["import"]["ratio_to_raw"], 3),
+            TARGETS["import_ratio"],
+        ),
+        (
+            "rebuild events/s",
+            lambda r: _fmt(r["rebuild"].get("events_per_s")),
+            TARGETS["rebuild_events_per_s"],
+        ),
         ("report ms p50 / p99", lambda r: _latency(r["report"]), TARGETS["report_ms"]),
         ("replay ms p50 / p99", lambda r: _latency(r["replay"]), TARGETS["replay_ms"]),
-        ("CLI write ms p50", lambda r: _fmt(r["cli_write"]["p50_ms"]), TARGETS["cli_write_ms"]),
-        ("import peak RSS MB", lambda r: _fmt(r["import"]["peak_rss_mb"]), TARGETS["rss_mb"]),
-        ("rebuild peak RSS MB", lambda r: _fmt(r["rebuild"]["peak_rss_mb"]), TARGETS["rss_mb"]),
+        (
+            "CLI write ms p50",
+            lambda r: _fmt(r["cli_write"]["p50_ms"]),
+            TARGETS["cli_write_ms"],
+        ),
+        (
+            "import peak RSS MB",
+            lambda r: _fmt(r["import"]["peak_rss_mb"]),
+            TARGETS["rss_mb"],
+        ),
+        (
+            "rebuild peak RSS MB",
+            lambda r: _fmt(r["rebuild"]["peak_rss_mb"]),
+            TARGETS["rss_mb"],
+        ),
     ]
     header = ["metric"] + [f"{r['backend']} {r['size']:,}" for r in runs] + ["target"]
-    rows = [[name] + [cell(r) for r in runs] + [target] for name, cell, target in metrics]
+    rows = [
+        [name] + [cell(r) for r in runs] + [target] for name, cell, target in metrics
+    ]
     rows.append(["ledger --help ms p50", *[_fmt(startup["p50_ms"])] * len(runs), ""])
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    widths = [
+        max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
+    ]
     lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
-    notes = sorted({part["error"] for r in runs for part in (r["rebuild"], r["report"], r["replay"])
-                    if "error" in part})
+    notes = sorted(
+        {
+            part["error"]
+            for r in runs
+            for part in (r["rebuild"], r["report"], r["replay"])
+            if "error" in part
+        }
+    )
     return "\n".join(lines + notes)
 
 
 def machine() -> dict[str, Any]:
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000",
-                        help="events in the log, comma-separated (default 20000)")
+    parser.add_argument(
+        "--sizes",
+        default="20000",
+        help="events in the log, comma-separated (default 20000)",
+    )
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--pg", default=PG_SERVER, help="SQLAlchemy URL of a PostgreSQL server")
+    parser.add_argument(
+        "--pg", default=PG_SERVER, help="SQLAlchemy URL of a PostgreSQL server"
+    )
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--samples", type=int, default=200, help="partners per latency")
@@ -395,7 +490,12 @@ def main() -> None:
                 runs.append(bench_one(backend, size, file, partners, args))
         startup = help_startup(args.cli_runs)
     print(table(runs, startup))
-    figures = {"machine": machine(), "targets": TARGETS, "help_startup": startup, "runs": runs}
+    figures = {
+        "machine": machine(),
+        "targets": TARGETS,
+        "help_startup": startup,
+        "runs": runs,
+    }
     if args.out:
         args.out.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
 

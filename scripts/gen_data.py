@@ -44,8 +44,12 @@ class History:
         self.commands: list[tuple[date, int, dict[str, Any]]] = []
 
     def add(self, command: str, on: date, **fields: Any) -> None:
-        record = {"command": command, "partner": self.partner, **fields,
-                  "on": on.isoformat()}
+        record = {
+            "command": command,
+            "partner": self.partner,
+            **fields,
+            "on": on.isoformat(),
+        }
         self.commands.append((on, len(self.commands), record))
 
     def user(self, number: int) -> str:
@@ -68,8 +72,14 @@ def _benefits(h: History, year: int, p: date, rng: random.Random) -> None:
         (f"VS-{year}", "user-subscription", "Visual Studio Enterprise", 5),
         (f"SUP-{year}", "technical", "Advanced Support", 3),
     ):
-        h.add("benefit grant", day, benefit=benefit, kind=kind, product=product,
-              quantity=quantity)
+        h.add(
+            "benefit grant",
+            day,
+            benefit=benefit,
+            kind=kind,
+            product=product,
+            quantity=quantity,
+        )
         h.add("benefit activate", day, benefit=benefit)
 
 
@@ -77,29 +87,49 @@ def _users(h: History, year: int, p: date, rng: random.Random) -> None:
     day = p + timedelta(days=2)
     new = range(1, 7) if year == 0 else range(5 + 2 * year, 7 + 2 * year)
     for number in new:
-        h.add("user add", day, email=h.user(number), source=rng.choice(["aad", "user-management"]))
+        h.add(
+            "user add",
+            day,
+            email=h.user(number),
+            source=rng.choice(["aad", "user-management"]),
+        )
     if year == 0:
         h.add("user offer", day, email=h.user(1), offer="azure-pass")
 
 
 def _keys(h: History, year: int, p: date, rng: random.Random) -> None:
     benefit, sub = f"AZ-{year}", f"SUB-{year}"
-    for number, (licenses, mode) in enumerate(((10, "new"), (10, "add"), (20, "extend")), 1):
+    for number, (licenses, mode) in enumerate(
+        ((10, "new"), (10, "add"), (20, "extend")), 1
+    ):
         issued = p + timedelta(days=10 + 20 * number + rng.randrange(5))
         key = f"KEY-{h.partner}-{year}-{number}"
         h.add("key issue", issued, benefit=benefit, key=key, licenses=licenses)
-        h.add("key redeem", issued + timedelta(days=3), key=key, tenant=f"demo.{h.domain}",
-              subscription=sub, mode=mode)
+        h.add(
+            "key redeem",
+            issued + timedelta(days=3),
+            key=key,
+            tenant=f"demo.{h.domain}",
+            subscription=sub,
+            mode=mode,
+        )
 
 
 def _seats(h: History, year: int, p: date, rng: random.Random) -> None:
     benefit = f"VS-{year}"
-    users = [h.user(n) for n in range(1, 7)] if year == 0 else [
-        h.user(n) for n in (1, 2, 3, 5 + 2 * year, 6 + 2 * year)] + [h.user(4)]
+    users = (
+        [h.user(n) for n in range(1, 7)]
+        if year == 0
+        else [h.user(n) for n in (1, 2, 3, 5 + 2 * year, 6 + 2 * year)] + [h.user(4)]
+    )
     for number, user in enumerate(users[:5], 1):
         h.add("seat assign", p + timedelta(days=3), benefit=benefit, email=user)
         if number <= 4:
-            h.add("seat sign-in", p + timedelta(days=5 + number), seat=f"{benefit}#{number}")
+            h.add(
+                "seat sign-in",
+                p + timedelta(days=5 + number),
+                seat=f"{benefit}#{number}",
+            )
     h.add("seat reassign", p + timedelta(days=100), seat=f"{benefit}#1", email=users[5])
     h.add("seat sign-in", p + timedelta(days=101), seat=f"{benefit}#1")
     h.add("seat release", p + timedelta(days=120), seat=f"{benefit}#2")
@@ -108,8 +138,12 @@ def _seats(h: History, year: int, p: date, rng: random.Random) -> None:
 
 def _support(h: History, year: int, p: date, rng: random.Random) -> None:
     for days in (30, 60):
-        h.add("ticket open", p + timedelta(days=days + rng.randrange(10)),
-              benefit=f"SUP-{year}", product=rng.choice(["SQL Server", "Azure", "Windows"]))
+        h.add(
+            "ticket open",
+            p + timedelta(days=days + rng.randrange(10)),
+            benefit=f"SUP-{year}",
+            product=rng.choice(["SQL Server", "Azure", "Windows"]),
+        )
 
 
 def partner_history(index: int, years: int, rng: random.Random) -> list[dict[str, Any]]:

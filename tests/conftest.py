@@ -27,7 +27,7 @@ def _pg_available() -> str | None:
             pass
         engine.dispose()
         return None
-    except Exception as error:  # noqa: BLE001 - any failure means "no server"
+    except Exception as error:
         return f"no PostgreSQL server at 127.0.0.1:5432 ({type(error).__name__})"
 
 
@@ -88,7 +88,9 @@ def count_events(url: str) -> int:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT count(*) FROM ledger_events")).scalar_one()
+            return conn.execute(
+                sa.text("SELECT count(*) FROM ledger_events")
+            ).scalar_one()
     finally:
         engine.dispose()
 
@@ -100,7 +102,9 @@ class Cli:
         self.url = url
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, actor: str | None = ACTOR, output: str = "json") -> Any:
+    def __call__(
+        self, *args: str, actor: str | None = ACTOR, output: str = "json"
+    ) -> Any:
         base = ["--db", self.url, "-o", output]
         if actor:
             base += ["--actor", actor]

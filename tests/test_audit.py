@@ -13,8 +13,15 @@ from ledger.audit.replays import NotEnrolledAsOf
 from tests.conftest import ACTOR, d
 
 P = "MPN-1"
-HISTORY_FIELDS = {"position", "recorded_at", "effective_on", "actor", "event",
-                  "request_id", "data"}
+HISTORY_FIELDS = {
+    "position",
+    "recorded_at",
+    "effective_on",
+    "actor",
+    "event",
+    "request_id",
+    "data",
+}
 
 
 @pytest.fixture
@@ -45,8 +52,16 @@ def replayed(run, as_of, *more):
 def test_history_lists_every_event_in_order_with_all_fields(faq, run):
     rows = run.json("audit", "history", P)
     assert [r["event"] for r in rows] == [
-        "Enrolled", "BenefitGranted", "BenefitActivated", "TenantAdded", "KeyIssued",
-        "KeyRedeemed", "Renewed", "BenefitGranted", "BenefitActivated", "UserAdded",
+        "Enrolled",
+        "BenefitGranted",
+        "BenefitActivated",
+        "TenantAdded",
+        "KeyIssued",
+        "KeyRedeemed",
+        "Renewed",
+        "BenefitGranted",
+        "BenefitActivated",
+        "UserAdded",
         "SeatAssigned",
     ]
     assert all(HISTORY_FIELDS <= set(r) for r in rows)
@@ -88,10 +103,15 @@ def test_the_faqs_key_redeemed_2020_12_01_is_usable_until_2021_12_01(faq, run):
     (key,) = state["keys"]
     assert key["redeemed_on"] == "2020-12-01"
     assert key["usable_until"] == "2021-12-01"
-    assert state["subscriptions"] == [{
-        "tenant": "demo", "subscription": "SUB-1", "licenses": 10,
-        "subscription_end": "2021-12-01", "status": "active",
-    }]
+    assert state["subscriptions"] == [
+        {
+            "tenant": "demo",
+            "subscription": "SUB-1",
+            "licenses": 10,
+            "subscription_end": "2021-12-01",
+            "status": "active",
+        }
+    ]
 
 
 def test_a_key_before_its_issue_date_does_not_exist_yet(faq, run):
@@ -101,9 +121,15 @@ def test_a_key_before_its_issue_date_does_not_exist_yet(faq, run):
 
 def test_membership_before_and_after_the_renewal(faq, run):
     before = replayed(run, "2021-01-30")["partner"]
-    assert (before["period_start"], before["renewal_date"]) == ("2020-01-31", "2021-01-31")
+    assert (before["period_start"], before["renewal_date"]) == (
+        "2020-01-31",
+        "2021-01-31",
+    )
     after = replayed(run, "2021-01-31")["partner"]
-    assert (after["period_start"], after["renewal_date"]) == ("2021-01-31", "2022-01-31")
+    assert (after["period_start"], after["renewal_date"]) == (
+        "2021-01-31",
+        "2022-01-31",
+    )
     assert after["status"] == "active"
 
 
@@ -186,7 +212,9 @@ def test_an_event_whose_prerequisite_is_later_is_listed_as_skipped(app, run):
 # -- two times ---------------------------------------------------------------------
 
 
-def test_known_at_leaves_out_an_event_recorded_later_with_an_earlier_date(app, clock, run):
+def test_known_at_leaves_out_an_event_recorded_later_with_an_earlier_date(
+    app, clock, run
+):
     app.enroll(P, d("2020-01-31"), ACTOR)
     app.add_user(P, "early@contoso.example", "aad", d("2020-06-01"), ACTOR)
     before_late_write = clock.now  # the user below is recorded one second later
@@ -195,8 +223,10 @@ def test_known_at_leaves_out_an_event_recorded_later_with_an_earlier_date(app, c
     known = replayed(run, as_of, "--known-at", before_late_write.isoformat())
     assert [u["email"] for u in known["users"]] == ["early@contoso.example"]
     now = replayed(run, as_of)
-    assert [u["email"] for u in now["users"]] == ["early@contoso.example",
-                                                  "late@contoso.example"]
+    assert [u["email"] for u in now["users"]] == [
+        "early@contoso.example",
+        "late@contoso.example",
+    ]
 
 
 def test_a_naive_known_at_is_utc(app, clock, run):
@@ -257,14 +287,23 @@ def test_export_ends_with_a_digest_that_verify_accepts(faq, run):
     assert all(HISTORY_FIELDS <= set(r) for r in rows)
     digest = last["digest"]
     assert digest["position"] == run.events()  # every stored event, request records too
-    verified = run.json("audit", "verify", "--position", str(digest["position"]),
-                        "--sha256", digest["sha256"])
+    verified = run.json(
+        "audit",
+        "verify",
+        "--position",
+        str(digest["position"]),
+        "--sha256",
+        digest["sha256"],
+    )
     assert verified["ok"] is True
 
 
 def test_export_of_one_partner_has_its_history_and_the_whole_logs_digest(faq, run):
     faq.enroll("OTHER", d("2020-03-01"), ACTOR)
-    lines = [json.loads(x) for x in run("audit", "export", "--partner", P).stdout.splitlines()]
+    lines = [
+        json.loads(x)
+        for x in run("audit", "export", "--partner", P).stdout.splitlines()
+    ]
     *rows, last = lines
     assert rows == run.json("audit", "history", P)
     assert last["digest"] == run.json("audit", "digest")
@@ -311,8 +350,12 @@ def test_check_finds_a_corrupted_projection_row(faq, run, db_url):
     result = run("audit", "check", "--on", "2021-06-01")
     assert result.exit_code == 1
     differences = json.loads(result.stdout)["differences"]
-    assert {(x["view"], x["partner"], x["in"], x["row"]["used"]) for x in differences} == {
-        ("entitlements", P, "log only", 10), ("entitlements", P, "projection only", 7)}
+    assert {
+        (x["view"], x["partner"], x["in"], x["row"]["used"]) for x in differences
+    } == {
+        ("entitlements", P, "log only", 10),
+        ("entitlements", P, "projection only", 7),
+    }
 
 
 @needs_projections
@@ -323,4 +366,7 @@ def test_check_finds_a_row_missing_from_a_projection(faq, run, db_url):
     assert result.exit_code == 1
     (missing,) = json.loads(result.stdout)["differences"]
     assert (missing["view"], missing["in"], missing["row"]["seat"]) == (
-        "reassignable", "log only", "VS#1")
+        "reassignable",
+        "log only",
+        "VS#1",
+    )

@@ -28,7 +28,10 @@ def expected() -> dict:
 
 
 def test_an_old_ledger_answers_as_it_did(old: Cli, expected: dict) -> None:
-    assert old.json("partner", "show", "MPN-OLD", "--on", "2020-03-01") == expected["partner_show"]
+    assert (
+        old.json("partner", "show", "MPN-OLD", "--on", "2020-03-01")
+        == expected["partner_show"]
+    )
     assert old.json("policy", "show", "--on", "2020-03-01") == expected["policy"]
     replay = old.json("audit", "replay", "MPN-OLD", "--as-of", "2020-03-01")
     assert replay == expected["replay"]
@@ -36,17 +39,33 @@ def test_an_old_ledger_answers_as_it_did(old: Cli, expected: dict) -> None:
 
 def test_an_old_ledgers_digest_still_verifies(old: Cli, expected: dict) -> None:
     digest = expected["digest"]
-    answer = old.json("audit", "verify", "--position", str(digest["position"]),
-                      "--sha256", digest["sha256"])
+    answer = old.json(
+        "audit",
+        "verify",
+        "--position",
+        str(digest["position"]),
+        "--sha256",
+        digest["sha256"],
+    )
     assert answer["ok"] is True
 
 
 def test_an_old_ledger_takes_new_writes_and_reports_them(old: Cli) -> None:
     before = old.events()
-    seat = old.json("seat", "assign", "MPN-OLD", "VS", "u2@contoso.example",
-                    "--on", "2020-03-02", actor="ops@contoso.example")
+    seat = old.json(
+        "seat",
+        "assign",
+        "MPN-OLD",
+        "VS",
+        "u2@contoso.example",
+        "--on",
+        "2020-03-02",
+        actor="ops@contoso.example",
+    )
     assert seat["reassignable_on"] == "2020-05-01"  # the old policy: 60 days
     assert old.events() == before + 1
-    rows = old.json("report", "reassignable", "--partner", "MPN-OLD", "--on", "2020-03-02")
+    rows = old.json(
+        "report", "reassignable", "--partner", "MPN-OLD", "--on", "2020-03-02"
+    )
     assert {r["user"] for r in rows} == {"u1@contoso.example", "u2@contoso.example"}
     assert old.json("audit", "check", "--on", "2020-03-02")["ok"] is True

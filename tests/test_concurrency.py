@@ -15,9 +15,12 @@ from tests.conftest import ACTOR, count_events, d
 
 WRITES = {
     "renew": lambda app: app.renew("P1", d("2020-12-01"), ACTOR),
-    "redeem": lambda app: app.redeem_key("P1", "K1", "demo", "S1", "new", d("2020-12-01"), ACTOR),
+    "redeem": lambda app: app.redeem_key(
+        "P1", "K1", "demo", "S1", "new", d("2020-12-01"), ACTOR
+    ),
     "last seat": lambda app: app.assign_seat(
-        "P1", "VS", app.who, d("2020-12-01"), ACTOR),
+        "P1", "VS", app.who, d("2020-12-01"), ACTOR
+    ),
 }
 
 
@@ -63,8 +66,10 @@ def test_two_processes_deciding_on_the_same_version_exactly_one_wins(db_url, wri
     before = count_events(db_url)
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_contend, args=(db_url, write, n, barrier, results))
-             for n in (0, 1)]
+    procs = [
+        ctx.Process(target=_contend, args=(db_url, write, n, barrier, results))
+        for n in (0, 1)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:
@@ -77,10 +82,26 @@ def test_two_processes_deciding_on_the_same_version_exactly_one_wins(db_url, wri
 def test_two_cli_processes_renewing_at_once_one_succeeds_one_fails_cleanly(db_url):
     prepare(db_url)
     before = count_events(db_url)
-    cmd = [sys.executable, "-m", "ledger", "--db", db_url, "--actor", ACTOR, "-o", "json",
-           "partner", "renew", "P1", "--on", "2020-12-01"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ledger",
+        "--db",
+        db_url,
+        "--actor",
+        ACTOR,
+        "-o",
+        "json",
+        "partner",
+        "renew",
+        "P1",
+        "--on",
+        "2020-12-01",
+    ]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     finished = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _ in finished)
     assert codes == [0, 1]

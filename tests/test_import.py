@@ -16,15 +16,17 @@ from typing import Any
 
 import pytest
 
-from ledger.domain import reports, views
 from ledger.application import Ledger
+from ledger.domain import reports, views
 from tests.conftest import ACTOR, Cli, count_events, d
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_gen_data() -> Any:
-    spec = importlib.util.spec_from_file_location("gen_data", ROOT / "scripts" / "gen_data.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_data", ROOT / "scripts" / "gen_data.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -36,14 +38,21 @@ def line(command: str, **fields: Any) -> dict[str, Any]:
 
 SETUP = [
     line("partner enroll", on="2020-01-31", name="Contoso"),
-    line("benefit grant", benefit="VS", kind="user-subscription", product="VS",
-         quantity=2, on="2020-02-01"),
+    line(
+        "benefit grant",
+        benefit="VS",
+        kind="user-subscription",
+        product="VS",
+        quantity=2,
+        on="2020-02-01",
+    ),
     line("benefit activate", benefit="VS", on="2020-02-01"),
     line("user add", email="a@contoso.example", source="aad", on="2020-02-01"),
     line("user add", email="b@contoso.example", source="aad", on="2020-02-01"),
 ]
 # line 6 is rejected: c@ is not a user (R12); line 7 is fine.
-WITH_ONE_REJECTED = SETUP + [
+WITH_ONE_REJECTED = [
+    *SETUP,
     line("seat assign", benefit="VS", user="c@contoso.example", on="2020-02-02"),
     line("seat assign", benefit="VS", user="a@contoso.example", on="2020-02-02"),
 ]
@@ -53,7 +62,7 @@ def events_or_none(url: str) -> int | None:
     """The number of stored events, or None if the ledger was never created."""
     try:
         return count_events(url)
-    except Exception:  # noqa: BLE001 - no events table yet
+    except Exception:
         return None
 
 
@@ -80,10 +89,15 @@ def test_by_default_the_import_stops_at_the_first_rejected_line(
 ) -> None:
     code, report = imported(run, write_jsonl(tmp_path / "a.jsonl", WITH_ONE_REJECTED))
     assert code == 1
-    assert report["errors"] == [{
-        "line": 6, "command": "seat assign", "rule": "R12", "code": "not-a-user",
-        "message": report["errors"][0]["message"],
-    }]
+    assert report["errors"] == [
+        {
+            "line": 6,
+            "command": "seat assign",
+            "rule": "R12",
+            "code": "not-a-user",
+            "message": report["errors"][0]["message"],
+        }
+    ]
     assert "c@contoso.example" in report["errors"][0]["message"]
     assert (report["lines_read"], report["accepted"], report["written"]) == (6, 5, 5)
     assert run("seat", "show", "P1", "VS#1").exit_code == 0
@@ -102,11 +116,15 @@ def test_keep_going_skips_rejected_lines(run: Cli, tmp_path: Path) -> None:
 def test_a_dry_run_writes_nothing_and_reports_the_errors_of_a_real_run(
     run: Cli, tmp_path: Path
 ) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", WITH_ONE_REJECTED + [
-        # depends on line 7 having assigned a seat: the dry run sees earlier lines
-        line("seat sign-in", seat="VS#1", on="2020-02-03"),
-        line("seat sign-in", seat="VS#2", on="2020-02-03"),
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            *WITH_ONE_REJECTED,
+            # depends on line 7 having assigned a seat: the dry run sees earlier lines
+            line("seat sign-in", seat="VS#1", on="2020-02-03"),
+            line("seat sign-in", seat="VS#2", on="2020-02-03"),
+        ],
+    )
     dry_code, dry = imported(run, path, "--dry-run", "--keep-going")
     assert run.events() == 0
     real_code, real = imported(run, path, "--keep-going")
@@ -123,15 +141,24 @@ def test_running_the_same_file_again_appends_nothing(run: Cli, tmp_path: Path) -
     code, report = imported(run, path, "--keep-going", "--batch-size", "2")
     assert run.events() == events
     assert code == 1
-    assert (report["already_applied"], report["written"], report["rejected"]) == (6, 0, 1)
+    assert (report["already_applied"], report["written"], report["rejected"]) == (
+        6,
+        0,
+        1,
+    )
 
 
-def test_a_request_id_on_a_line_is_the_clis_request_id(run: Cli, tmp_path: Path) -> None:
+def test_a_request_id_on_a_line_is_the_clis_request_id(
+    run: Cli, tmp_path: Path
+) -> None:
     run("partner", "enroll", "P1", "--on", "2020-01-31", "--request-id", "r-1")
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        line("partner enroll", on="2020-01-31", request_id="r-1"),
-        line("partner renew", on="2020-01-31", request_id="r-1"),
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            line("partner enroll", on="2020-01-31", request_id="r-1"),
+            line("partner renew", on="2020-01-31", request_id="r-1"),
+        ],
+    )
     code, report = imported(run, path, "--keep-going")
     assert code == 1
     assert report["already_applied"] == 1
@@ -142,21 +169,28 @@ def test_a_csv_seat_list_assigns_seats(run: Cli, app: Ledger, tmp_path: Path) ->
     write_jsonl(tmp_path / "setup.jsonl", SETUP)
     imported(run, tmp_path / "setup.jsonl")
     path = tmp_path / "seats.csv"
-    path.write_text("partner,benefit,email,on\n"
-                    "P1,VS,A@contoso.example,2020-02-02\n"
-                    "P1,VS,b@contoso.example,2020-02-03\n")
+    path.write_text(
+        "partner,benefit,email,on\n"
+        "P1,VS,A@contoso.example,2020-02-02\n"
+        "P1,VS,b@contoso.example,2020-02-03\n"
+    )
     code, report = imported(run, path)
     assert (code, report["written"]) == (0, 2)
     partner = app.load("P1")
     assert [(s.user, s.assigned_on) for s in partner.seats.values()] == [
-        ("a@contoso.example", d("2020-02-02")), ("b@contoso.example", d("2020-02-03"))]
+        ("a@contoso.example", d("2020-02-02")),
+        ("b@contoso.example", d("2020-02-03")),
+    ]
 
 
 def test_actor_per_line_or_global(run: Cli, tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        line("partner enroll", on="2020-01-31", actor="boss@contoso.example"),
-        line("partner renew", on="2020-12-01"),
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            line("partner enroll", on="2020-01-31", actor="boss@contoso.example"),
+            line("partner renew", on="2020-12-01"),
+        ],
+    )
     code, report = imported(run, path)
     assert code == 1
     assert report["errors"][0]["code"] == "not-an-admin"
@@ -164,19 +198,41 @@ def test_actor_per_line_or_global(run: Cli, tmp_path: Path) -> None:
 
 BAD_FILES = {
     "bad JSON": ("a.jsonl", '{"command": "partner enroll", "partner": \n'),
-    "unknown command": ("a.jsonl", ('{"command": "partner delete", "partner": "P2", '
-                        '"on": "2020-01-01"}\n')),
-    "missing field": ("a.jsonl", ('{"command": "user add", "partner": "P1", '
-                      '"email": "x@contoso.example", "on": "2020-03-01"}\n')),
-    "unknown field": ("a.jsonl", ('{"command": "partner renew", "partner": "P1", '
-                      '"on": "2020-12-01", "when": "now"}\n')),
-    "bad date": ("a.jsonl", ('{"command": "partner renew", "partner": "P1", '
-                 '"on": "2020-13-01"}\n')),
+    "unknown command": (
+        "a.jsonl",
+        ('{"command": "partner delete", "partner": "P2", "on": "2020-01-01"}\n'),
+    ),
+    "missing field": (
+        "a.jsonl",
+        (
+            '{"command": "user add", "partner": "P1", '
+            '"email": "x@contoso.example", "on": "2020-03-01"}\n'
+        ),
+    ),
+    "unknown field": (
+        "a.jsonl",
+        (
+            '{"command": "partner renew", "partner": "P1", '
+            '"on": "2020-12-01", "when": "now"}\n'
+        ),
+    ),
+    "bad date": (
+        "a.jsonl",
+        ('{"command": "partner renew", "partner": "P1", "on": "2020-13-01"}\n'),
+    ),
     "no date": ("a.jsonl", '{"command": "partner renew", "partner": "P1"}\n'),
-    "bad number": ("a.jsonl", ('{"command": "benefit grant", "partner": "P1", '
-                   '"benefit": "B", "kind": "technical", "product": "S", '
-                   '"quantity": 0, "on": "2020-03-01"}\n')),
-    "bad CSV header": ("a.csv", "partner,benefit,user,on\nP1,VS,a@contoso.example,2020-02-02\n"),
+    "bad number": (
+        "a.jsonl",
+        (
+            '{"command": "benefit grant", "partner": "P1", '
+            '"benefit": "B", "kind": "technical", "product": "S", '
+            '"quantity": 0, "on": "2020-03-01"}\n'
+        ),
+    ),
+    "bad CSV header": (
+        "a.csv",
+        "partner,benefit,user,on\nP1,VS,a@contoso.example,2020-02-02\n",
+    ),
     "unknown extension": ("a.txt", ""),
 }
 
@@ -210,8 +266,11 @@ def partner_state(app: Ledger, partner: str) -> dict[str, Any]:
     """What users see of a partner (report rows and views on a few dates) and
     its whole state, except the times it was recorded."""
     loaded = app.load(partner)
-    state = {k: v for k, v in vars(loaded).items()
-             if k not in ("_created_on", "_modified_on", "_pending_events")}
+    state = {
+        k: v
+        for k, v in vars(loaded).items()
+        if k not in ("_created_on", "_modified_on", "_pending_events")
+    }
     seen: dict[str, Any] = {"state": state}
     for on in (d("2019-06-01"), d("2020-06-01"), d("2021-06-01")):
         seen[f"entitlements {on}"] = reports.entitlement_rows(loaded, on)
@@ -223,11 +282,23 @@ def partner_state(app: Ledger, partner: str) -> dict[str, Any]:
 
 
 def start_import(url: str, path: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "ledger", "--db", url, "--actor", ACTOR_GEN,
-               "import", str(path), "--batch-size", "5"]
+    command = [
+        sys.executable,
+        "-m",
+        "ledger",
+        "--db",
+        url,
+        "--actor",
+        ACTOR_GEN,
+        "import",
+        str(path),
+        "--batch-size",
+        "5",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def kill_when_written(process: subprocess.Popen, url: str, rows: int) -> int:
@@ -267,7 +338,9 @@ def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_import(
     assert count_events(db_url) == total
 
     resumed, clean = Ledger(db_url), Ledger(clean_url)
-    partners = sorted({json.loads(row)["partner"] for row in path.read_text().splitlines()})
+    partners = sorted(
+        {json.loads(row)["partner"] for row in path.read_text().splitlines()}
+    )
     try:
         for partner in partners:
             assert partner_state(resumed, partner) == partner_state(clean, partner)
@@ -276,7 +349,9 @@ def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_import(
         clean.close()
 
 
-def test_a_batch_that_clashes_with_another_writer_saves_nothing(db_url: str, clock) -> None:
+def test_a_batch_that_clashes_with_another_writer_saves_nothing(
+    db_url: str, clock
+) -> None:
     from ledger.domain.errors import Conflict
 
     app, other = Ledger(db_url, clock=clock), Ledger(db_url, clock=clock)

@@ -86,7 +86,9 @@ def test_extend_after_the_end_counts_a_year_from_the_extension(keyed):
     keyed.grant_benefit("P1", "AZ2", "product-key", "Azure", 10, d("2021-03-01"), ACTOR)
     keyed.activate_benefit("P1", "AZ2", d("2021-03-01"), ACTOR)
     keyed.issue_key("P1", "AZ2", "K9", 10, d("2021-03-01"), ACTOR)
-    assert redeem(keyed, "K9", "extend", "2021-03-10")["subscription_end"] == "2022-03-10"
+    assert (
+        redeem(keyed, "K9", "extend", "2021-03-10")["subscription_end"] == "2022-03-10"
+    )
 
 
 def test_a_key_smaller_than_the_subscription_cannot_extend_it(keyed):

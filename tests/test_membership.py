@@ -75,7 +75,9 @@ def test_admins_grant_and_revoke_others_but_never_the_last(app):
     app.renew("P1", d("2020-12-01"), "it@contoso.example")
     app.revoke_admin("P1", ACTOR, "it@contoso.example", d("2020-12-02"))
     with pytest.raises(RuleViolation) as error:
-        app.revoke_admin("P1", "it@contoso.example", "it@contoso.example", d("2020-12-03"))
+        app.revoke_admin(
+            "P1", "it@contoso.example", "it@contoso.example", d("2020-12-03")
+        )
     assert error.value.code == "last-admin"
     assert app.partner_show("P1", d("2021-01-01"))["admins"] == ["it@contoso.example"]
 

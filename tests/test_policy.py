@@ -32,7 +32,9 @@ def test_policy_show_gives_the_values_in_force_on_a_date(app):
     assert app.policy_show(d("2020-12-31"))["renewal_window_days"] == 90
     shown = app.policy_show(d("2021-01-01"))
     assert shown["renewal_window_days"] == 60
-    assert shown["changes"] == [{"on": "2021-01-01", "name": "renewal_window_days", "days": 60}]
+    assert shown["changes"] == [
+        {"on": "2021-01-01", "name": "renewal_window_days", "days": 60}
+    ]
 
 
 def test_a_renewal_window_change_shapes_periods_opened_after_it(app):

@@ -23,16 +23,29 @@ from tests.conftest import ACTOR, Clock, pg_schema_url
 from tests.test_projections import projected_rows, reference_rows
 
 START = date(2020, 1, 1)
-KINDS = {"KEYS": "product-key", "VS": "user-subscription", "ABC": "azure-bulk-credit",
-         "TECH": "technical"}
+KINDS = {
+    "KEYS": "product-key",
+    "VS": "user-subscription",
+    "ABC": "azure-bulk-credit",
+    "TECH": "technical",
+}
 USERS = ["u0@x.example", "u1@x.example", "u2@x.example"]
 OFFERS = ["Azure Pass", "Action Pack"]
 # Each step runs the first of these (shuffled) that the state gives arguments
 # for; commands that are rarely possible (a reassignment needs a seat held 90
 # days while its benefit is still usable) get more weight.
-OPERATIONS = ["renew", "grant", "grant", "tenant", "user", "offer", "release",
-              *["activate", "assign", "issue", "sign_in", "ticket"] * 3,
-              *["redeem"] * 6, *["reassign"] * 20]
+OPERATIONS = [
+    "renew",
+    "grant",
+    "grant",
+    "tenant",
+    "user",
+    "offer",
+    "release",
+    *["activate", "assign", "issue", "sign_in", "ticket"] * 3,
+    *["redeem"] * 6,
+    *["reassign"] * 20,
+]
 
 
 class Draw:
@@ -52,27 +65,53 @@ class Draw:
         return self.rnd.randint(low, high)
 
     def benefits(self, kind: str, activated: bool = True) -> list[str]:
-        return [b.benefit for b in self.p.benefits.values() if b.kind == KINDS[kind]
-                and (b.activated_on is not None) == activated and self.on <= b.activate_by]
+        return [
+            b.benefit
+            for b in self.p.benefits.values()
+            if b.kind == KINDS[kind]
+            and (b.activated_on is not None) == activated
+            and self.on <= b.activate_by
+        ]
 
     def seats(self, state: str | None = None) -> list[str]:
         """Held seats whose benefit can still be used."""
-        return [s.seat for s in self.p.seats.values() if s.user and state in (None, s.state)
-                and self.on <= self.p.benefits[s.benefit].activate_by]
+        return [
+            s.seat
+            for s in self.p.seats.values()
+            if s.user
+            and state in (None, s.state)
+            and self.on <= self.p.benefits[s.benefit].activate_by
+        ]
 
     def op(self, name: str) -> tuple[Any, ...]:
         return getattr(self, name)()
 
-    def renew(self): return ()
-    def tenant(self): return (self.pick(["T0", "T1"]),)
-    def user(self): return (self.pick(USERS),)
-    def offer(self): return (self.pick(self.p.users), self.pick(OFFERS))
-    def sign_in(self): return (self.pick(self.seats("assigned")),)
+    def renew(self):
+        return ()
+
+    def tenant(self):
+        return (self.pick(["T0", "T1"]),)
+
+    def user(self):
+        return (self.pick(USERS),)
+
+    def offer(self):
+        return (self.pick(self.p.users), self.pick(OFFERS))
+
+    def sign_in(self):
+        return (self.pick(self.seats("assigned")),)
+
     def reassign(self):
-        seat = self.pick(s for s in self.seats() if self.p.seats[s].reassignable_on <= self.on)
+        seat = self.pick(
+            s for s in self.seats() if self.p.seats[s].reassignable_on <= self.on
+        )
         return (seat, self.pick(set(self.p.users) - {self.p.seats[seat].user}))
-    def release(self): return (self.pick(s.seat for s in self.p.seats.values() if s.user),)
-    def ticket(self): return (self.pick(self.benefits("TECH")),)
+
+    def release(self):
+        return (self.pick(s.seat for s in self.p.seats.values() if s.user),)
+
+    def ticket(self):
+        return (self.pick(self.benefits("TECH")),)
 
     def grant(self):
         kind = self.pick(KINDS)
@@ -80,16 +119,30 @@ class Draw:
         return (f"{kind}{count}", KINDS[kind], self.number(1, 3))
 
     def activate(self):
-        return (self.pick([b for k in KINDS for b in self.benefits(k, activated=False)]),)
+        return (
+            self.pick([b for k in KINDS for b in self.benefits(k, activated=False)]),
+        )
 
     def issue(self):
-        return (self.pick(self.benefits("KEYS")), f"K{len(self.p.keys)}", self.number(1, 2))
+        return (
+            self.pick(self.benefits("KEYS")),
+            f"K{len(self.p.keys)}",
+            self.number(1, 2),
+        )
 
     def redeem(self):
-        key = self.pick([k.key for k in self.p.keys.values() if k.redeemed_on is None
-                         and self.on <= self.p.benefits[k.benefit].benefit_expiry_date])
+        key = self.pick(
+            [
+                k.key
+                for k in self.p.keys.values()
+                if k.redeemed_on is None
+                and self.on <= self.p.benefits[k.benefit].benefit_expiry_date
+            ]
+        )
         sub = self.pick([*self.p.subscriptions, f"S{len(self.p.subscriptions)}"])
-        mode = "new" if sub not in self.p.subscriptions else self.pick(["add", "extend"])
+        mode = (
+            "new" if sub not in self.p.subscriptions else self.pick(["add", "extend"])
+        )
         return (key, self.pick([*self.p.tenants, "T9"]), sub, mode)
 
     def assign(self):
@@ -120,18 +173,27 @@ def perform(app: Ledger, op: tuple[Any, ...], on: date) -> None:
         "enroll": lambda: app.enroll(partner, on, ACTOR),
         "renew": lambda: app.renew(partner, on, ACTOR),
         "grant": lambda benefit, kind, qty: app.grant_benefit(
-            partner, benefit, kind, kind, qty, on, ACTOR),
+            partner, benefit, kind, kind, qty, on, ACTOR
+        ),
         "activate": lambda benefit: app.activate_benefit(partner, benefit, on, ACTOR),
         "tenant": lambda tenant: app.add_tenant(partner, tenant, on, ACTOR),
         "issue": lambda benefit, key, licenses: app.issue_key(
-            partner, benefit, key, licenses, on, ACTOR),
+            partner, benefit, key, licenses, on, ACTOR
+        ),
         "redeem": lambda key, tenant, sub, mode: app.redeem_key(
-            partner, key, tenant, sub, mode, on, ACTOR),
+            partner, key, tenant, sub, mode, on, ACTOR
+        ),
         "user": lambda email: app.add_user(partner, email, "aad", on, ACTOR),
-        "offer": lambda email, offer: app.record_offer(partner, email, offer, on, ACTOR),
-        "assign": lambda benefit, email: app.assign_seat(partner, benefit, email, on, ACTOR),
+        "offer": lambda email, offer: app.record_offer(
+            partner, email, offer, on, ACTOR
+        ),
+        "assign": lambda benefit, email: app.assign_seat(
+            partner, benefit, email, on, ACTOR
+        ),
         "sign_in": lambda seat: app.sign_in(partner, seat, on, ACTOR),
-        "reassign": lambda seat, email: app.reassign_seat(partner, seat, email, on, ACTOR),
+        "reassign": lambda seat, email: app.reassign_seat(
+            partner, seat, email, on, ACTOR
+        ),
         "release": lambda seat: app.release_seat(partner, seat, on, ACTOR),
         "ticket": lambda benefit: app.open_ticket(partner, benefit, "VS", on, ACTOR),
     }
@@ -179,15 +241,18 @@ def run_history(rnd: Random, app: Ledger, reports: Reports) -> None:
 
 # No shrinking: a history comes from a seed, which does not shrink usefully;
 # a failure prints the seed, page size and dates that reproduce it.
-@settings(max_examples=15, deadline=None,
-          phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     seed=st.integers(0, 2**32 - 1),
     page_size=st.integers(1, 6),
-    checks=st.lists(st.tuples(st.integers(0, 700), st.integers(0, 400)),
-                    min_size=1, max_size=3),
+    checks=st.lists(
+        st.tuples(st.integers(0, 700), st.integers(0, 400)), min_size=1, max_size=3
+    ),
 )
 def test_incremental_projections_equal_a_rebuild_and_the_reference(
     db_url, seed, page_size, checks
@@ -197,13 +262,19 @@ def test_incremental_projections_equal_a_rebuild_and_the_reference(
         try:
             reports = Reports(app, page_size=page_size)
             run_history(Random(seed), app, reports)
-            dates = [(START + timedelta(days=offset), within) for offset, within in checks]
-            incremental = [projected_rows(reports, day, within) for day, within in dates]
+            dates = [
+                (START + timedelta(days=offset), within) for offset, within in checks
+            ]
+            incremental = [
+                projected_rows(reports, day, within) for day, within in dates
+            ]
             reports.rebuild()
             assert [projected_rows(reports, day, within) for day, within in dates] == (
-                incremental)
+                incremental
+            )
             partners = enrolled(app)
-            assert incremental == [reference_rows(app, partners, day, within)
-                                   for day, within in dates]
+            assert incremental == [
+                reference_rows(app, partners, day, within) for day, within in dates
+            ]
         finally:
             app.close()

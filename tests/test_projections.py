@@ -5,6 +5,7 @@ behind the readers' backs, and follow new events."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,9 +23,12 @@ def faq_history(app, partner=P):
     2021-01-31); a key redeemed 2020-12-01; a seat assigned 2021-01-01."""
     app.enroll(partner, d("2020-01-31"), ACTOR)
     app.grant_benefit(partner, "AZ", "product-key", "Azure", 20, d("2020-02-01"), ACTOR)
-    app.grant_benefit(partner, "VS", "user-subscription", "VS Enterprise", 5,
-                      d("2020-02-01"), ACTOR)
-    app.grant_benefit(partner, "TECH", "technical", "Support", 2, d("2020-02-01"), ACTOR)
+    app.grant_benefit(
+        partner, "VS", "user-subscription", "VS Enterprise", 5, d("2020-02-01"), ACTOR
+    )
+    app.grant_benefit(
+        partner, "TECH", "technical", "Support", 2, d("2020-02-01"), ACTOR
+    )
     app.activate_benefit(partner, "AZ", d("2020-02-01"), ACTOR)
     app.activate_benefit(partner, "VS", d("2020-02-01"), ACTOR)
     app.add_tenant(partner, "demo", d("2020-02-01"), ACTOR)
@@ -48,7 +52,10 @@ def by(rows, key):
 def test_entitlements_say_what_can_still_be_activated(faq):
     rows = by(Reports(faq).entitlements(P, d("2021-01-01")), "benefit")
     assert [rows[b]["status"] for b in ("AZ", "TECH", "VS")] == [
-        "activated", "available", "activated"]
+        "activated",
+        "available",
+        "activated",
+    ]
     assert (rows["AZ"]["used"], rows["AZ"]["remaining"]) == (10, 10)
     assert (rows["VS"]["used"], rows["VS"]["remaining"]) == (1, 4)
     assert rows["TECH"]["activate_by"] == "2021-01-31"
@@ -69,24 +76,35 @@ def test_expiring_lists_what_ends_in_the_next_30_days_with_the_remedy(faq):
 
 
 def test_a_held_seat_ends_on_the_renewal_date_plus_30_days(faq):
-    (seat,) = [r for r in Reports(faq).expiring(P, d("2021-02-01"), 30)
-               if r["what"] == "seat"]
-    assert (seat["id"], seat["ends_on"], seat["days_left"]) == ("VS#1", "2021-03-02", 29)
+    (seat,) = [
+        r for r in Reports(faq).expiring(P, d("2021-02-01"), 30) if r["what"] == "seat"
+    ]
+    assert (seat["id"], seat["ends_on"], seat["days_left"]) == (
+        "VS#1",
+        "2021-03-02",
+        29,
+    )
     assert seat["remedy"] == "renew the membership"
 
 
 def test_a_key_redeemed_2020_12_01_expires_2021_12_01(faq):
     rows = Reports(faq).expiring(P, d("2021-11-15"), 30)
     assert [(r["what"], r["id"], r["ends_on"]) for r in rows] == [
-        ("key", "K1", "2021-12-01"), ("subscription", "S1", "2021-12-01")]
+        ("key", "K1", "2021-12-01"),
+        ("subscription", "S1", "2021-12-01"),
+    ]
     assert rows[0]["remedy"] == "add licenses, or extend for the next enrollment year"
 
 
 def test_a_seat_assigned_2021_01_01_is_reassignable_from_2021_04_01(faq):
     reports = Reports(faq)
     (seat,) = reports.reassignable(P, d("2021-03-31"))
-    assert (seat["seat"], seat["user"], seat["assigned_on"], seat["reassignable_on"]) == (
-        "VS#1", A, "2021-01-01", "2021-04-01")
+    assert (
+        seat["seat"],
+        seat["user"],
+        seat["assigned_on"],
+        seat["reassignable_on"],
+    ) == ("VS#1", A, "2021-01-01", "2021-04-01")
     assert seat["eligible"] is False
     assert reports.reassignable(P, d("2021-04-01"))[0]["eligible"] is True
 
@@ -103,8 +121,12 @@ def test_a_reassignment_starts_a_new_window_and_a_release_frees_the_seat(app):
     assert reports.reassignable(P, d("2021-04-01"))[0]["eligible"] is True
     app.reassign_seat(P, "VS#1", B, d("2021-04-01"), ACTOR)
     (seat,) = reports.reassignable(P, d("2021-04-01"))
-    assert (seat["user"], seat["assigned_on"], seat["reassignable_on"], seat["eligible"]) == (
-        B, "2021-04-01", "2021-06-30", False)
+    assert (
+        seat["user"],
+        seat["assigned_on"],
+        seat["reassignable_on"],
+        seat["eligible"],
+    ) == (B, "2021-04-01", "2021-06-30", False)
     app.release_seat(P, "VS#1", d("2021-04-02"), ACTOR)
     assert reports.reassignable(P, d("2021-04-02")) == []
     assert by(reports.entitlements(P, d("2021-04-02")), "benefit")["VS"]["used"] == 0
@@ -117,9 +139,14 @@ def test_a_bulk_credit_holder_with_other_offers_is_a_conflict(faq):
     faq.record_offer(P, B, "Azure Pass", d("2020-12-03"), ACTOR)
     faq.record_offer(P, B, "Action Pack", d("2020-12-04"), ACTOR)
     faq.record_offer(P, A, "Azure Pass", d("2020-12-04"), ACTOR)
-    assert Reports(faq).conflicts(P) == [{
-        "partner": P, "user": B, "seats": ["ABC#1"],
-        "offers": ["Action Pack", "Azure Pass"]}]
+    assert Reports(faq).conflicts(P) == [
+        {
+            "partner": P,
+            "user": B,
+            "seats": ["ABC#1"],
+            "offers": ["Action Pack", "Azure Pass"],
+        }
+    ]
 
 
 def reference_rows(app, partners, on, within=30):
@@ -127,7 +154,8 @@ def reference_rows(app, partners, on, within=30):
     return {
         "entitlements": [r for p in loaded for r in reference.entitlement_rows(p, on)],
         "expiring": reference.sort_expiry(
-            [r for p in loaded for r in reference.expiring_rows(p, on, within)]),
+            [r for p in loaded for r in reference.expiring_rows(p, on, within)]
+        ),
         "reassignable": [r for p in loaded for r in reference.reassignable_rows(p, on)],
         "conflicts": [r for p in loaded for r in reference.conflict_rows(p)],
     }
@@ -146,7 +174,9 @@ def test_rows_equal_the_reference_rows_for_every_partner(faq):
     faq_history(faq, "MPN-0")
     reports = Reports(faq)
     for on in ("2020-12-01", "2021-01-15", "2021-04-01"):
-        assert projected_rows(reports, d(on)) == reference_rows(faq, [P, "MPN-0"], d(on))
+        assert projected_rows(reports, d(on)) == reference_rows(
+            faq, [P, "MPN-0"], d(on)
+        )
         one = projected_rows(reports, d(on), partner=P)
         assert one == reference_rows(faq, [P], d(on))
 
@@ -163,7 +193,10 @@ def test_catching_up_when_nothing_is_new_is_two_queries(faq):
     assert reports.catch_up() > 0
     statements = []
     engine = faq.recorder.datastore.engine
-    listener = lambda *args: statements.append(args[2])
+
+    def listener(*args: Any) -> None:
+        statements.append(args[2])
+
     sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         assert reports.catch_up() == 0
@@ -175,8 +208,12 @@ def test_catching_up_when_nothing_is_new_is_two_queries(faq):
 def test_status_shows_position_head_and_lag(faq):
     reports = Reports(faq)
     head = faq.recorder.max_notification_id()
-    assert {r["name"]: (r["position"], r["head"], r["lag"]) for r in reports.status()} == {
-        name: (0, head, head) for name in ("entitlements", "expiry", "seats", "conflicts")}
+    assert {
+        r["name"]: (r["position"], r["head"], r["lag"]) for r in reports.status()
+    } == {
+        name: (0, head, head)
+        for name in ("entitlements", "expiry", "seats", "conflicts")
+    }
     reports.catch_up()
     assert all((r["position"], r["lag"]) == (head, 0) for r in reports.status())
 
@@ -184,7 +221,9 @@ def test_status_shows_position_head_and_lag(faq):
 def notification_of(app, event_class):
     """Notification ids of the stored events of one class, in order."""
     topic = f"{event_class.__module__}:{event_class.__qualname__}"
-    return [n.id for n in app.recorder.select_notifications(0, 1000) if n.topic == topic]
+    return [
+        n.id for n in app.recorder.select_notifications(0, 1000) if n.topic == topic
+    ]
 
 
 def test_a_failing_handler_stops_before_its_event_and_resuming_applies_each_event_once(
@@ -193,7 +232,9 @@ def test_a_failing_handler_stops_before_its_event_and_resuming_applies_each_even
     from ledger.domain.partner import KeyIssued
 
     (target,) = notification_of(faq, KeyIssued)
-    before = max(n.id for n in faq.recorder.select_notifications(0, 1000) if n.id < target)
+    before = max(
+        n.id for n in faq.recorder.select_notifications(0, 1000) if n.id < target
+    )
     armed = {"on": True}
 
     class Failing(handlers.Entitlements):
@@ -211,8 +252,9 @@ def test_a_failing_handler_stops_before_its_event_and_resuming_applies_each_even
     assert by(reports.status(), "name")["entitlements"]["position"] == before
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        used = conn.execute(sa.text(
-            "SELECT used FROM proj_entitlements_g1 WHERE benefit = 'AZ'")).scalar_one()
+        used = conn.execute(
+            sa.text("SELECT used FROM proj_entitlements_g1 WHERE benefit = 'AZ'")
+        ).scalar_one()
     engine.dispose()
     assert used == 0  # the events before the failure are in, the key is not
 
@@ -234,10 +276,16 @@ def test_readers_see_the_old_tables_until_a_rebuild_is_complete(faq, db_url):
 
     def progress(count):
         with engine.connect() as conn:
-            building = conn.execute(sa.text(
-                "SELECT count(*) FROM proj_entitlements_g2")).scalar_one()
-        seen.append((reports.store.live_generation("entitlements"),
-                     reports.entitlements(P, on), building))
+            building = conn.execute(
+                sa.text("SELECT count(*) FROM proj_entitlements_g2")
+            ).scalar_one()
+        seen.append(
+            (
+                reports.store.live_generation("entitlements"),
+                reports.entitlements(P, on),
+                building,
+            )
+        )
 
     try:
         applied = reports.rebuild("entitlements", progress=progress)
@@ -260,7 +308,8 @@ def test_a_rebuild_fills_new_tables_and_drops_the_old_ones(faq, db_url):
     assert {"proj_entitlements_g2", "proj_seats_g2", "proj_expiry_g2"} <= tables
     assert not {t for t in tables if t.endswith("_g1")}
     assert projected_rows(reports, d("2021-01-01")) == reference_rows(
-        faq, [P], d("2021-01-01"))
+        faq, [P], d("2021-01-01")
+    )
 
 
 def test_runners_catching_up_at_once_apply_every_event_once(faq):
@@ -273,7 +322,7 @@ def test_runners_catching_up_at_once_apply_every_event_once(faq):
     def catch_up(reports):
         try:
             reports.catch_up()
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=catch_up, args=(r,)) for r in runners]
@@ -283,7 +332,8 @@ def test_runners_catching_up_at_once_apply_every_event_once(faq):
         thread.join()
     assert errors == []
     assert projected_rows(runners[0], d("2021-01-01")) == reference_rows(
-        faq, [P, "MPN-0"], d("2021-01-01"))
+        faq, [P, "MPN-0"], d("2021-01-01")
+    )
 
 
 def test_a_runner_reads_rows_again_when_another_moved_the_projection_between_pages(faq):
@@ -298,7 +348,9 @@ def test_a_runner_reads_rows_again_when_another_moved_the_projection_between_pag
         pages.append(count)
 
     first.runner.catch_up(progress)
-    assert projected_rows(first, d("2021-01-02")) == reference_rows(faq, [P], d("2021-01-02"))
+    assert projected_rows(first, d("2021-01-02")) == reference_rows(
+        faq, [P], d("2021-01-02")
+    )
     assert by(first.entitlements(P, d("2021-01-02")), "benefit")["AZ"]["used"] == 15
 
 

@@ -11,11 +11,30 @@ import pytest
 from tests.test_projections import P, faq_history
 
 REPORTS = {
-    "entitlements": ["partner", "benefit", "kind", "product", "quantity", "used",
-                     "remaining", "activated", "activated_on", "activate_by", "status"],
+    "entitlements": [
+        "partner",
+        "benefit",
+        "kind",
+        "product",
+        "quantity",
+        "used",
+        "remaining",
+        "activated",
+        "activated_on",
+        "activate_by",
+        "status",
+    ],
     "expiring": ["partner", "what", "id", "ends_on", "days_left", "remedy"],
-    "reassignable": ["partner", "seat", "benefit", "user", "state", "assigned_on",
-                     "reassignable_on", "eligible"],
+    "reassignable": [
+        "partner",
+        "seat",
+        "benefit",
+        "user",
+        "state",
+        "assigned_on",
+        "reassignable_on",
+        "eligible",
+    ],
 }
 
 
@@ -50,7 +69,10 @@ def test_expiring_defaults_to_30_days(history):
 def test_reassignable_says_when_a_seat_becomes_eligible(history):
     (seat,) = history.json("report", "reassignable", "--on", "2021-04-01")
     assert (seat["seat"], seat["reassignable_on"], seat["eligible"]) == (
-        "VS#1", "2021-04-01", True)
+        "VS#1",
+        "2021-04-01",
+        True,
+    )
 
 
 def test_conflicts_is_an_empty_list_when_there_are_none(history):
@@ -59,15 +81,18 @@ def test_conflicts_is_an_empty_list_when_there_are_none(history):
     assert result.exit_code == 0 and result.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("args", [
-    ["report", "entitlements", "--partner", "NOPE"],
-    ["report", "expiring", "--partner", "NOPE"],
-    ["report", "reassignable", "--partner", "NOPE"],
-    ["report", "conflicts", "--partner", "NOPE"],
-    ["report", "expiring", "--within", "-1"],
-    ["report", "entitlements", "--on", "2021-13-01"],
-    ["projections", "rebuild", "nothing"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "entitlements", "--partner", "NOPE"],
+        ["report", "expiring", "--partner", "NOPE"],
+        ["report", "reassignable", "--partner", "NOPE"],
+        ["report", "conflicts", "--partner", "NOPE"],
+        ["report", "expiring", "--within", "-1"],
+        ["report", "entitlements", "--on", "2021-13-01"],
+        ["projections", "rebuild", "nothing"],
+    ],
+)
 def test_bad_input_exits_2(history, args):
     result = history(*args)
     assert result.exit_code == 2
@@ -83,7 +108,8 @@ def test_status_rebuild_and_follow_print_every_projection(history):
     assert all(row["lag"] == head for row in status)
     rebuilt = history.json("projections", "rebuild", "seats")
     assert [(r["name"], r["position"], r["lag"], r["events"]) for r in rebuilt] == [
-        ("seats", head, 0, head)]
+        ("seats", head, 0, head)
+    ]
     followed = history.json("projections", "follow", "--until-position", str(head))
     assert [(r["name"], r["lag"]) for r in followed] == [(n, 0) for n in names]
 

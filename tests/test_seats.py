@@ -60,7 +60,10 @@ def test_reassignment_is_allowed_from_90_days_after_assignment(seated):
     assign(seated, A, "2021-01-01")
     seat = seated.reassign_seat("P1", "VS#1", B, d("2021-04-01"), ACTOR)
     assert (seat["user"], seat["assigned_on"], seat["reassignable_on"]) == (
-        B, "2021-04-01", "2021-06-30")
+        B,
+        "2021-04-01",
+        "2021-06-30",
+    )
 
 
 def test_reassignment_on_day_89_is_rejected_and_names_the_date(seated):

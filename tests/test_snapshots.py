@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar
 
 import sqlalchemy as sa
 
-from ledger.domain import reports
 from ledger.application import Ledger
+from ledger.domain import reports
 from tests.conftest import ACTOR, d
 
 
 class FromEventsOnly(Ledger):
     name = "Ledger"
-    snapshotting_intervals = {}
+    snapshotting_intervals: ClassVar[dict[type, int]] = {}
 
 
 def _history(app: Ledger) -> None:
@@ -22,16 +23,26 @@ def _history(app: Ledger) -> None:
     app.activate_benefit("P1", "VS", d("2020-06-01"), ACTOR)
     app.add_tenant("P1", "demo", d("2020-06-01"), ACTOR)
     for n in range(450):
-        app.add_user("P1", f"u{n}@contoso.example", "aad", d("2020-06-02") + timedelta(n % 7), ACTOR)
+        app.add_user(
+            "P1",
+            f"u{n}@contoso.example",
+            "aad",
+            d("2020-06-02") + timedelta(n % 7),
+            ACTOR,
+        )
     app.assign_seat("P1", "VS", "u1@contoso.example", d("2020-07-01"), ACTOR)
 
 
-def test_a_partner_loaded_from_a_snapshot_equals_one_replayed_from_events(db_url, clock):
+def test_a_partner_loaded_from_a_snapshot_equals_one_replayed_from_events(
+    db_url, clock
+):
     app = Ledger(db_url, clock=clock)
     _history(app)
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        snapshots = conn.execute(sa.text("SELECT count(*) FROM ledger_snapshots")).scalar_one()
+        snapshots = conn.execute(
+            sa.text("SELECT count(*) FROM ledger_snapshots")
+        ).scalar_one()
     engine.dispose()
     assert snapshots == 2  # versions 200 and 400
     from_snapshot = app.load("P1")
@@ -40,7 +51,9 @@ def test_a_partner_loaded_from_a_snapshot_equals_one_replayed_from_events(db_url
     from_events = plain.load("P1")
     assert vars(from_snapshot) == vars(from_events)
     on = d("2020-08-01")
-    assert reports.entitlement_rows(from_snapshot, on) == reports.entitlement_rows(from_events, on)
+    assert reports.entitlement_rows(from_snapshot, on) == reports.entitlement_rows(
+        from_events, on
+    )
     assert from_snapshot.version == from_events.version == 455
     app.close()
     plain.close()

@@ -36,6 +36,7 @@ def database(url: str) -> Iterator[Any]:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
+
             def execute(sql: str, params: dict | None = None) -> list:
                 result = conn.execute(sa.text(sql), params or {})
                 return result.fetchall() if result.returns_rows else []
@@ -54,7 +55,9 @@ def ledger(app):
     """Two partners with a few events each: 14 stored events."""
     for partner in (P, "OTHER"):
         app.enroll(partner, d("2020-01-31"), ACTOR)
-        app.grant_benefit(partner, "AZ", "product-key", "Azure", 20, d("2020-02-01"), ACTOR)
+        app.grant_benefit(
+            partner, "AZ", "product-key", "Azure", 20, d("2020-02-01"), ACTOR
+        )
         app.activate_benefit(partner, "AZ", d("2020-02-01"), ACTOR)
         app.add_tenant(partner, "demo", d("2020-02-01"), ACTOR)
         app.issue_key(partner, "AZ", "KEY-1", 10, d("2020-11-01"), ACTOR)
@@ -110,8 +113,10 @@ def test_one_changed_byte_is_named_by_its_position(saved, db_url, run):
 def test_a_byte_that_breaks_an_event_is_named_even_without_a_digest(saved, db_url, run):
     with database(db_url) as execute:
         (state,) = execute("SELECT state FROM ledger_events WHERE id = 4")[0]
-        execute("UPDATE ledger_events SET state = :s WHERE id = 4",
-                {"s": b"#" + bytes(state)[1:]})
+        execute(
+            "UPDATE ledger_events SET state = :s WHERE id = 4",
+            {"s": b"#" + bytes(state)[1:]},
+        )
         execute("DROP TABLE ledger_audit_chain")
     code, answer = verify(run)
     assert code == 1
@@ -127,7 +132,8 @@ def test_a_deleted_event_is_named_by_its_position(saved, db_url, run):
 
 
 def test_a_deleted_event_is_caught_by_its_aggregates_versions_without_a_digest(
-        saved, db_url, run):
+    saved, db_url, run
+):
     with database(db_url) as execute:
         execute("DELETE FROM ledger_events WHERE id = 2")  # P's version 2
         execute("DROP TABLE ledger_audit_chain")
@@ -143,9 +149,11 @@ def test_an_inserted_event_is_named_by_its_position(saved, db_url, run):
         execute("UPDATE ledger_events SET id = -id WHERE id >= 5")
         execute("UPDATE ledger_events SET id = 1 - id WHERE id < 0")
         topic, state = execute("SELECT topic, state FROM ledger_events WHERE id = 1")[0]
-        execute("INSERT INTO ledger_events (id, originator_id, originator_version, topic, "
-                "state) VALUES (5, :o, 1, :t, :s)",
-                {"o": new_id(db_url), "t": topic, "s": bytes(state)})
+        execute(
+            "INSERT INTO ledger_events (id, originator_id, originator_version, topic, "
+            "state) VALUES (5, :o, 1, :t, :s)",
+            {"o": new_id(db_url), "t": topic, "s": bytes(state)},
+        )
     code, answer = verify(run, saved)
     assert code == 1
     assert answer["broken_at"] == 5
@@ -154,9 +162,11 @@ def test_an_inserted_event_is_named_by_its_position(saved, db_url, run):
 def test_an_event_inserted_in_a_gap_is_named_as_inserted(saved, db_url, run):
     with database(db_url) as execute:
         topic, state = execute("SELECT topic, state FROM ledger_events WHERE id = 1")[0]
-        execute("INSERT INTO ledger_events (id, originator_id, originator_version, topic, "
-                "state) VALUES (0, :o, 1, :t, :s)",
-                {"o": new_id(db_url), "t": topic, "s": bytes(state)})
+        execute(
+            "INSERT INTO ledger_events (id, originator_id, originator_version, topic, "
+            "state) VALUES (0, :o, 1, :t, :s)",
+            {"o": new_id(db_url), "t": topic, "s": bytes(state)},
+        )
     code, answer = verify(run, saved)
     assert code == 1
     assert (answer["broken_at"], answer["problem"]) == (0, "inserted")
@@ -167,8 +177,10 @@ def test_two_swapped_events_are_named_by_the_first_position(saved, db_url, run):
         a = execute("SELECT topic, state FROM ledger_events WHERE id = 7")[0]
         b = execute("SELECT topic, state FROM ledger_events WHERE id = 11")[0]
         for position, (topic, state) in ((7, b), (11, a)):
-            execute("UPDATE ledger_events SET topic = :t, state = :s WHERE id = :p",
-                    {"t": topic, "s": bytes(state), "p": position})
+            execute(
+                "UPDATE ledger_events SET topic = :t, state = :s WHERE id = :p",
+                {"t": topic, "s": bytes(state), "p": position},
+            )
     code, answer = verify(run, saved)
     assert code == 1
     assert (answer["broken_at"], answer["problem"]) == (7, "changed")
@@ -182,7 +194,9 @@ def test_a_truncated_tail_is_named_by_the_first_missing_position(saved, db_url, 
     assert (answer["broken_at"], answer["problem"]) == (11, "missing")
 
 
-def test_a_truncated_tail_is_named_even_when_the_recorded_chain_is_gone(saved, db_url, run):
+def test_a_truncated_tail_is_named_even_when_the_recorded_chain_is_gone(
+    saved, db_url, run
+):
     with database(db_url) as execute:
         execute("DELETE FROM ledger_events WHERE id > 10")
         execute("DROP TABLE ledger_audit_chain")
@@ -192,7 +206,8 @@ def test_a_truncated_tail_is_named_even_when_the_recorded_chain_is_gone(saved, d
 
 
 def test_rewriting_the_recorded_chain_too_still_fails_against_the_saved_digest(
-        saved, db_url, run):
+    saved, db_url, run
+):
     with database(db_url) as execute:
         (state,) = execute("SELECT state FROM ledger_events WHERE id = 12")[0]
         changed = bytes(state).replace(b'"2020-11-01"', b'"2020-11-02"')
@@ -206,7 +221,8 @@ def test_rewriting_the_recorded_chain_too_still_fails_against_the_saved_digest(
 
 
 def test_a_digest_is_refused_once_the_log_departs_from_the_recorded_chain(
-        saved, db_url, run):
+    saved, db_url, run
+):
     with database(db_url) as execute:
         execute("DELETE FROM ledger_events WHERE id = 6")
     result = run("audit", "digest")
@@ -241,7 +257,8 @@ def test_positions_skipped_before_the_digest_are_not_tampering(ledger, db_url, r
 
 
 def test_a_change_after_the_digest_position_fails_but_the_digest_still_matches(
-        saved, ledger, db_url, run):
+    saved, ledger, db_url, run
+):
     ledger.add_user(P, "new@contoso.example", "aad", d("2021-02-01"), ACTOR)
     run.json("audit", "digest")  # records position 15 too
     with database(db_url) as execute:

@@ -15,5 +15,14 @@ from ledger.audit.trail import (
     verify,
 )
 
-__all__ = ["NotEnrolledAsOf", "check", "digest", "export", "history",
-           "history_row", "partners", "replay", "verify"]
+__all__ = [
+    "NotEnrolledAsOf",
+    "check",
+    "digest",
+    "export",
+    "history",
+    "history_row",
+    "partners",
+    "replay",
+    "verify",
+]

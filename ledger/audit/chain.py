@@ -43,8 +43,12 @@ _metadata = sa.MetaData()
 chain_table = sa.Table(
     CHAIN_TABLE,
     _metadata,
-    sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-              primary_key=True, autoincrement=False),
+    sa.Column(
+        "position",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     sa.Column("sha256", sa.LargeBinary(32), nullable=False),
 )
 
@@ -65,8 +69,11 @@ class Problem:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "problem": self.problem,
-                "message": self.message}
+        return {
+            "position": self.position,
+            "problem": self.problem,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -122,8 +129,13 @@ def _events_table(app: Any) -> sa.Table:
 def rows(app: Any, after: int | None = None) -> Iterator[Row]:
     """Every stored event (with position > `after`), in order, page by page."""
     table = _events_table(app)
-    columns = (table.c.id, table.c.originator_id, table.c.originator_version,
-               table.c.topic, table.c.state)
+    columns = (
+        table.c.id,
+        table.c.originator_id,
+        table.c.originator_version,
+        table.c.topic,
+        table.c.state,
+    )
     while True:
         query = sa.select(*columns).order_by(table.c.id)
         if after is not None:
@@ -152,9 +164,12 @@ def recorded(app: Any) -> Iterator[tuple[int, bytes]]:
         return
     after = -(2**62)
     while True:
-        query = (sa.select(chain_table.c.position, chain_table.c.sha256)
-                 .where(chain_table.c.position > after)
-                 .order_by(chain_table.c.position).limit(PAGE))
+        query = (
+            sa.select(chain_table.c.position, chain_table.c.sha256)
+            .where(chain_table.c.position > after)
+            .order_by(chain_table.c.position)
+            .limit(PAGE)
+        )
         with _engine(app).connect() as conn:
             page = [(p, bytes(h)) for p, h in conn.execute(query)]
         yield from page
@@ -189,10 +204,13 @@ class Checker:
     def check(self, row: Row) -> Problem | None:
         try:
             self.mapper.to_domain_event(stored_event(row))
-        except Exception as error:  # noqa: BLE001 - any failure: "does not decode"
-            return Problem(row.position, "undecodable",
-                           f"position {row.position}: the stored event does not "
-                           f"decode ({type(error).__name__})")
+        except Exception as error:
+            return Problem(
+                row.position,
+                "undecodable",
+                f"position {row.position}: the stored event does not "
+                f"decode ({type(error).__name__})",
+            )
         return self._version(row)
 
     def _version(self, row: Row) -> Problem | None:
@@ -202,7 +220,8 @@ class Checker:
         if row.originator_version == last + 1:
             return None
         return Problem(
-            row.position, "version-sequence",
+            row.position,
+            "version-sequence",
             f"position {row.position}: aggregate {row.originator_id} has version "
             f"{row.originator_version} after version {last} (expected {last + 1}): "
             "an event of this aggregate is missing, added or moved",
@@ -228,9 +247,13 @@ class Merge:
         ):
             gone = self.pending[0]
             self._note_recorded(gone, self.pending[1])
-            self._break(Problem(
-                gone, "missing",
-                f"position {gone} was digested but is no longer in the log"))
+            self._break(
+                Problem(
+                    gone,
+                    "missing",
+                    f"position {gone} was digested but is no longer in the log",
+                )
+            )
             self.pending = next(self.recorded, None)
 
     def _break(self, problem: Problem) -> None:
@@ -260,15 +283,24 @@ class Merge:
         if self.pending is not None and self.pending[0] == position:
             self._note_recorded(position, self.pending[1])
             if self.pending[1] != head:
-                self._break(Problem(
-                    position, "changed",
-                    f"position {position} differs from the event digested there "
-                    "(changed, replaced or moved)"))
+                self._break(
+                    Problem(
+                        position,
+                        "changed",
+                        f"position {position} differs from the event digested there "
+                        "(changed, replaced or moved)",
+                    )
+                )
             self.pending = next(self.recorded, None)
         elif self.pending is not None:
-            self._break(Problem(position, "inserted",
-                                f"position {position} was not in the log when it was "
-                                "digested (inserted)"))
+            self._break(
+                Problem(
+                    position,
+                    "inserted",
+                    f"position {position} was not in the log when it was "
+                    "digested (inserted)",
+                )
+            )
         elif position > self.walk.recorded_through:
             self.new.append((position, head))
 
@@ -331,22 +363,29 @@ def _digest_mismatch(walk: Walk, position: int, sha256: str) -> Problem:
     the recorded chain nor a structural check has named a position."""
     at = walk.at_position or 0
     if at < position:
-        return Problem(at + 1, "missing",
-                       f"the digest covers positions up to {position}, but the log has "
-                       f"nothing after {at} up to there: position {at + 1} onwards is "
-                       "missing (truncated)")
+        return Problem(
+            at + 1,
+            "missing",
+            f"the digest covers positions up to {position}, but the log has "
+            f"nothing after {at} up to there: position {at + 1} onwards is "
+            "missing (truncated)",
+        )
     if walk.recorded_at is None:
         note = "no chain hash was recorded here for that position"
     else:
         note = "the chain hashes recorded in the database were rewritten as well"
-    return Problem(position, "digest-mismatch",
-                   f"the log up to position {position} does not match the digest, "
-                   f"and {note}: it was changed at or before position {position}, "
-                   "but no single position can be named")
+    return Problem(
+        position,
+        "digest-mismatch",
+        f"the log up to position {position} does not match the digest, "
+        f"and {note}: it was changed at or before position {position}, "
+        "but no single position can be named",
+    )
 
 
-def verify(app: Any, position: int | None = None, sha256: str | None = None
-           ) -> tuple[bool, dict[str, Any]]:
+def verify(
+    app: Any, position: int | None = None, sha256: str | None = None
+) -> tuple[bool, dict[str, Any]]:
     """(ok, answer): recompute the chain and check the log; with a saved
     digest (position, sha256), also prove the log up to that position is
     unchanged (`digest_matches`). Any problem anywhere makes ok False."""
@@ -363,5 +402,11 @@ def verify(app: Any, position: int | None = None, sha256: str | None = None
         walk.add(_digest_mismatch(walk, position, given["sha256"]))
     if walk.problems or not matches:
         return False, failure(walk, {"digest": given, "digest_matches": matches})
-    return True, {"ok": True, **head_of(walk), **summary, "digest": given,
-                  "digest_matches": True, "verified_through": position}
+    return True, {
+        "ok": True,
+        **head_of(walk),
+        **summary,
+        "digest": given,
+        "digest_matches": True,
+        "verified_through": position,
+    }

@@ -56,8 +56,13 @@ def originator_events(app: Any, originator_id: UUID) -> list[Stored]:
     """Every stored event of one aggregate, in version order: one query on
     the (originator_id, originator_version) index."""
     record = app.recorder.events_record_cls
-    columns = (record.id, record.originator_id, record.originator_version,
-               record.topic, record.state)
+    columns = (
+        record.id,
+        record.originator_id,
+        record.originator_version,
+        record.topic,
+        record.state,
+    )
     with app.recorder.transaction(commit=False) as session:
         rows = (
             session.query(*columns)
@@ -128,11 +133,13 @@ def rebuild(events: list[Stored]) -> tuple[Partner, list[dict[str, Any]]]:
         try:
             stored.event.apply(partner)
         except (KeyError, ValueError, AttributeError) as error:
-            skipped.append({
-                "position": stored.position,
-                "event": type(stored.event).__name__,
-                "reason": f"{type(error).__name__}: {error}",
-            })
+            skipped.append(
+                {
+                    "position": stored.position,
+                    "event": type(stored.event).__name__,
+                    "reason": f"{type(error).__name__}: {error}",
+                }
+            )
     return partner, skipped
 
 
@@ -191,8 +198,11 @@ def replay(
     known_at = as_utc(known_at) if known_at is not None else None
     events = partner_events(app, partner)
     check_enrolled(partner, events[0].event, as_of, known_at)
-    kept = [s for s in events if isinstance(s.event, PartnerEvent)
-            and known(s.event, as_of, known_at)]
+    kept = [
+        s
+        for s in events
+        if isinstance(s.event, PartnerEvent) and known(s.event, as_of, known_at)
+    ]
     state, skipped = rebuild(kept)
     return {
         "as_of": as_of.isoformat(),

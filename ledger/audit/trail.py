@@ -24,9 +24,6 @@ import orjson
 import sqlalchemy as sa
 
 from ledger.audit.chain import digest, rows, verify
-from ledger.store.topics import topics_of
-from ledger.domain.errors import LedgerError
-from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent
 from ledger.audit.replays import (
     NotEnrolledAsOf,
     Stored,
@@ -35,18 +32,37 @@ from ledger.audit.replays import (
     replay,
     stored_event,
 )
+from ledger.domain.errors import LedgerError
+from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent
 from ledger.domain.reports import (
     conflict_rows,
     entitlement_rows,
     expiring_rows,
     reassignable_rows,
 )
+from ledger.store.topics import topics_of
 
-__all__ = ["NotEnrolledAsOf", "check", "digest", "export", "history",
-           "history_row", "partners", "replay", "verify"]
+__all__ = [
+    "NotEnrolledAsOf",
+    "check",
+    "digest",
+    "export",
+    "history",
+    "history_row",
+    "partners",
+    "replay",
+    "verify",
+]
 
-ENVELOPE = ("originator_id", "originator_version", "originator_topic", "timestamp",
-            "on", "actor", "request_id")
+ENVELOPE = (
+    "originator_id",
+    "originator_version",
+    "originator_topic",
+    "timestamp",
+    "on",
+    "actor",
+    "request_id",
+)
 
 
 class ProjectionsUnavailable(LedgerError):
@@ -93,15 +109,20 @@ def mentions(event: Any, entity: str) -> bool:
     if entity in event_data(event).values():
         return True
     benefit, _, number = entity.rpartition("#")
-    return (isinstance(event, BenefitGranted) and event.benefit == benefit
-            and number.isdigit() and 1 <= int(number) <= event.quantity)
+    return (
+        isinstance(event, BenefitGranted)
+        and event.benefit == benefit
+        and number.isdigit()
+        and 1 <= int(number) <= event.quantity
+    )
 
 
 def history(app: Any, partner: str, entity: str | None = None) -> list[dict[str, Any]]:
     """Every event of PARTNER in recorded order (one indexed query), or only
     those that concern `entity`."""
     return [
-        history_row(partner, s) for s in partner_events(app, partner)
+        history_row(partner, s)
+        for s in partner_events(app, partner)
         if isinstance(s.event, PartnerEvent)
         and (entity is None or mentions(s.event, entity))
     ]
@@ -111,13 +132,23 @@ def partners(app: Any) -> dict[UUID, str]:
     """Every enrolled partner: aggregate id -> partner id, from the
     enrollment events stored in the log."""
     table = app.recorder.events_record_cls.__table__
-    query = (sa.select(table.c.id, table.c.originator_id, table.c.originator_version,
-                       table.c.topic, table.c.state)
-             .where(table.c.topic.in_(topics_of(Enrolled))).order_by(table.c.id))
+    query = (
+        sa.select(
+            table.c.id,
+            table.c.originator_id,
+            table.c.originator_version,
+            table.c.topic,
+            table.c.state,
+        )
+        .where(table.c.topic.in_(topics_of(Enrolled)))
+        .order_by(table.c.id)
+    )
     with app.recorder.transaction(commit=False) as session:
         found = session.execute(query).all()
-    return {r.originator_id: app.mapper.to_domain_event(stored_event(r)).partner
-            for r in found}
+    return {
+        r.originator_id: app.mapper.to_domain_event(stored_event(r)).partner
+        for r in found
+    }
 
 
 def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
@@ -140,12 +171,17 @@ def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
 # -- check: projections against the log -----------------------------------------
 
 
-def reference_rows(app: Any, names: dict[UUID, str], on: date, within: int
-                   ) -> dict[str, list[dict[str, Any]]]:
+def reference_rows(
+    app: Any, names: dict[UUID, str], on: date, within: int
+) -> dict[str, list[dict[str, Any]]]:
     """The report rows computed by ledger.domain.reports from every partner's events
     (replayed from the log, not loaded from a snapshot)."""
     views: dict[str, list[dict[str, Any]]] = {
-        "entitlements": [], "expiring": [], "reassignable": [], "conflicts": []}
+        "entitlements": [],
+        "expiring": [],
+        "reassignable": [],
+        "conflicts": [],
+    }
     for name in sorted(names.values()):
         state = full_state(app, name)
         views["entitlements"] += entitlement_rows(state, on)
@@ -178,8 +214,9 @@ def _key(row: dict[str, Any]) -> str:
     return orjson.dumps(jsonable(row), option=orjson.OPT_SORT_KEYS).decode()
 
 
-def differences(view: str, expected: list[dict[str, Any]], found: list[dict[str, Any]]
-                ) -> list[dict[str, Any]]:
+def differences(
+    view: str, expected: list[dict[str, Any]], found: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Rows the log gives and the projection lacks ("log only"), and the
     reverse ("projection only"), compared as multisets of rows."""
     want = Counter(_key(r) for r in expected)
@@ -188,8 +225,9 @@ def differences(view: str, expected: list[dict[str, Any]], found: list[dict[str,
     for side, extra in (("log only", want - have), ("projection only", have - want)):
         for key in sorted(extra):
             row = orjson.loads(key)
-            out.append({"view": view, "partner": row.get("partner"), "in": side,
-                        "row": row})
+            out.append(
+                {"view": view, "partner": row.get("partner"), "in": side, "row": row}
+            )
     return out
 
 

@@ -108,11 +108,15 @@ class Batch:
         record = app.recorder.events_record_cls
         ids = list(wanted)
         with app.recorder.transaction(commit=False) as session:
-            for start in range(0, len(ids), 900):  # within SQLite's bound-parameter limit
+            for start in range(
+                0, len(ids), 900
+            ):  # within SQLite's bound-parameter limit
                 # A request's record is its version 1: naming the whole unique key
                 # keeps the planner on the index even before the table is analyzed.
-                query = sa.select(record.originator_id, record.topic, record.state).where(
-                    record.originator_id.in_(ids[start:start + 900]),
+                query = sa.select(
+                    record.originator_id, record.topic, record.state
+                ).where(
+                    record.originator_id.in_(ids[start : start + 900]),
                     record.originator_version == 1,
                 )
                 for row in session.execute(query):
@@ -124,8 +128,12 @@ class Batch:
 def _request(app: Any, originator_id: Any, topic: str, state: Any) -> Request:
     from eventsourcing.persistence import StoredEvent
 
-    stored = StoredEvent(originator_id=_as_uuid(originator_id), originator_version=1,
-                         topic=topic, state=bytes(state))
+    stored = StoredEvent(
+        originator_id=_as_uuid(originator_id),
+        originator_version=1,
+        topic=topic,
+        state=bytes(state),
+    )
     return app.mapper.to_domain_event(stored).mutate(None)
 
 
@@ -144,20 +152,36 @@ def record(app: Any, processing_event: Any) -> list[Any]:
     stored = [app.mapper.to_stored_event(event) for event in events]
     recorder = app.recorder
     table = recorder.events_record_cls.__table__
-    rows = [{"originator_id": s.originator_id, "originator_version": s.originator_version,
-             "topic": s.topic, "state": s.state} for s in stored]
+    rows = [
+        {
+            "originator_id": s.originator_id,
+            "originator_version": s.originator_version,
+            "topic": s.topic,
+            "state": s.state,
+        }
+        for s in stored
+    ]
     with recorder.transaction(commit=True) as session:
         recorder._lock_table(session)
         if session.bind.dialect.name == "postgresql":
             ids = _copy(session, table, rows)
         else:
-            insert = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            insert = sa.insert(table).returning(
+                table.c.id, sort_by_parameter_order=True
+            )
             ids = list(session.execute(insert, rows).scalars())
         recorder._notify_channel(session)
     return [
-        Recording(event, Notification(id=n, originator_id=s.originator_id,
-                                      originator_version=s.originator_version,
-                                      topic=s.topic, state=s.state))
+        Recording(
+            event,
+            Notification(
+                id=n,
+                originator_id=s.originator_id,
+                originator_version=s.originator_version,
+                topic=s.topic,
+                state=s.state,
+            ),
+        )
         for event, s, n in zip(events, stored, ids)
     ]
 

@@ -16,7 +16,6 @@ from itertools import islice
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.domain.errors import Conflict, LedgerError
 from ledger.bulk.lines import (
     COMMANDS,
     DEFAULT_BATCH_SIZE,
@@ -24,6 +23,7 @@ from ledger.bulk.lines import (
     ImportFileError,
     Line,
 )
+from ledger.domain.errors import Conflict, LedgerError
 
 
 @dataclass
@@ -82,11 +82,14 @@ def check_file(source: ImportFile, actor: str | None) -> int:
     return total
 
 
-def run_line(app: Ledger, line: Line, actor: str | None, request_id: str) -> dict[str, Any]:
+def run_line(
+    app: Ledger, line: Line, actor: str | None, request_id: str
+) -> dict[str, Any]:
     """Call the Ledger method of the line's command, as the CLI would."""
     method = getattr(app, COMMANDS[line.command].method)
-    return method(**line.fields, on=line.on, actor=line.actor or actor,
-                  request_id=request_id)
+    return method(
+        **line.fields, on=line.on, actor=line.actor or actor, request_id=request_id
+    )
 
 
 def request_id_of(line: Line, digest: str) -> str:
@@ -121,8 +124,9 @@ def import_file(
     return report
 
 
-def _run_chunk(app: Ledger, chunk: list[Line], digest: str, options: Options,
-               report: Report) -> bool:
+def _run_chunk(
+    app: Ledger, chunk: list[Line], digest: str, options: Options, report: Report
+) -> bool:
     """Run the lines of one batch; True if the import must stop."""
     for line in chunk:
         request_id = request_id_of(line, digest)
@@ -150,12 +154,16 @@ def _flush(app: Ledger, chunk: list[Line], options: Options, report: Report) -> 
     try:
         report.events_written += app.flush()
     except Conflict as error:
-        report.errors.append({
-            "line": chunk[0].number, "command": None, "rule": error.rule,
-            "code": error.code,
-            "message": f"lines {chunk[0].number}-{chunk[-1].number} were not written: "
-            f"{error.message}",
-        })
+        report.errors.append(
+            {
+                "line": chunk[0].number,
+                "command": None,
+                "rule": error.rule,
+                "code": error.code,
+                "message": f"lines {chunk[0].number}-{chunk[-1].number} were not "
+                f"written: {error.message}",
+            }
+        )
         return False
     report.written += pending
     return True

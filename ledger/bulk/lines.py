@@ -85,8 +85,9 @@ def email(value: Any) -> str:
 
 
 def offer(value: Any) -> str:
-    if value in OFFERS or (isinstance(value, str) and value.startswith("other:")
-                           and len(value) > 6):
+    if value in OFFERS or (
+        isinstance(value, str) and value.startswith("other:") and len(value) > 6
+    ):
         return value
     raise ValueError(f"{value!r} is not one of {', '.join(OFFERS)} or other:NAME")
 
@@ -129,15 +130,24 @@ COMMANDS: dict[str, Spec] = {
     "partner renew": spec("renew"),
     "admin grant": spec("grant_admin", email=text),
     "admin revoke": spec("revoke_admin", email=text),
-    "benefit grant": spec("grant_benefit", benefit=text, kind=choice(*BENEFIT_KINDS),
-                          product=text, quantity=count),
+    "benefit grant": spec(
+        "grant_benefit",
+        benefit=text,
+        kind=choice(*BENEFIT_KINDS),
+        product=text,
+        quantity=count,
+    ),
     "benefit activate": spec("activate_benefit", benefit=text),
     "tenant add": spec("add_tenant", tenant=text),
     "key issue": spec("issue_key", benefit=text, key=text, licenses=count),
-    "key redeem": spec("redeem_key", key=text, tenant=text, subscription=text,
-                       mode=choice(*REDEEM_MODES)),
-    "user add": spec("add_user", email=email,
-                     source=choice("user-management", "aad")),
+    "key redeem": spec(
+        "redeem_key",
+        key=text,
+        tenant=text,
+        subscription=text,
+        mode=choice(*REDEEM_MODES),
+    ),
+    "user add": spec("add_user", email=email, source=choice("user-management", "aad")),
     "user offer": spec("record_offer", email=email, offer=offer),
     "seat assign": spec("assign_seat", benefit=text, email=email),
     "seat sign-in": spec("sign_in", seat=text),
@@ -161,18 +171,31 @@ def command_line(number: int, record: Any) -> Line:
     record = _user_as_email(number, found, dict(record))
     unknown = set(record) - set(COMMON) - set(found.required) - set(found.optional)
     if unknown:
-        raise ImportFileError(number, f"{name}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise ImportFileError(
+            number, f"{name}: unknown field(s) {', '.join(sorted(unknown))}"
+        )
     missing = [f for f in (*found.required, "on") if record.get(f) is None]
     if missing:
         raise ImportFileError(number, f"{name}: missing field(s) {', '.join(missing)}")
-    converters = {**found.required, **found.optional, "on": a_date,
-                  "actor": text, "request_id": text}
+    converters = {
+        **found.required,
+        **found.optional,
+        "on": a_date,
+        "actor": text,
+        "request_id": text,
+    }
     values = {}
     for field, value in record.items():
         if field != "command" and value is not None:
             values[field] = _convert(number, field, converters[field], value)
-    return Line(number, name, {f: values[f] for f in values if f not in COMMON},
-                values["on"], values.get("actor"), values.get("request_id"))
+    return Line(
+        number,
+        name,
+        {f: values[f] for f in values if f not in COMMON},
+        values["on"],
+        values.get("actor"),
+        values.get("request_id"),
+    )
 
 
 def _user_as_email(number: int, found: Spec, record: dict[str, Any]) -> dict[str, Any]:
@@ -212,16 +235,21 @@ def csv_lines(rows: Iterator[str]) -> Iterator[Line]:
     header = next(reader, None)
     if header != CSV_HEADER:
         raise ImportFileError(
-            1, f"the CSV header must be exactly {','.join(CSV_HEADER)}, not "
-            f"{','.join(header or [])!r}"
+            1,
+            f"the CSV header must be exactly {','.join(CSV_HEADER)}, not "
+            f"{','.join(header or [])!r}",
         )
     for row in reader:
         number = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(CSV_HEADER):
-            raise ImportFileError(number, f"expected {len(CSV_HEADER)} cells, got {len(row)}")
-        yield command_line(number, {"command": "seat assign", **dict(zip(CSV_HEADER, row))})
+            raise ImportFileError(
+                number, f"expected {len(CSV_HEADER)} cells, got {len(row)}"
+            )
+        yield command_line(
+            number, {"command": "seat assign", **dict(zip(CSV_HEADER, row))}
+        )
 
 
 def file_format(path: Path, given: str | None) -> str:
@@ -233,8 +261,9 @@ def file_format(path: Path, given: str | None) -> str:
     if path.suffix.lower() in JSON_SUFFIXES:
         return "jsonl"
     raise ImportFileError(
-        None, f"can't tell the format of {path.name} from its extension: use "
-        ".jsonl/.ndjson/.json or .csv, or pass --format"
+        None,
+        f"can't tell the format of {path.name} from its extension: use "
+        ".jsonl/.ndjson/.json or .csv, or pass --format",
     )
 
 

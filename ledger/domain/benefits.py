@@ -7,8 +7,12 @@ from uuid import uuid5
 from ledger.domain.errors import InvalidInput, RuleViolation
 from ledger.domain.partner import NAMESPACE, BenefitActivated, BenefitGranted, Partner
 from ledger.domain.policy import Policy
-from ledger.domain.rules import RENEW_ADVICE, activate_by, check_benefit_available
-from ledger.domain.rules import check_not_before
+from ledger.domain.rules import (
+    RENEW_ADVICE,
+    activate_by,
+    check_benefit_available,
+    check_not_before,
+)
 from ledger.domain.state import Benefit
 from ledger.domain.write import Write
 

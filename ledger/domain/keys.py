@@ -5,16 +5,25 @@ from __future__ import annotations
 from ledger.domain.benefits import check_activated, check_kind, find_benefit
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
 from ledger.domain.partner import KeyIssued, KeyRedeemed, Partner, TenantAdded
-from ledger.domain.rules import added_licenses_end, check_demo_tenant, check_key_covers
-from ledger.domain.rules import check_key_not_redeemed, check_key_redeemable
-from ledger.domain.rules import check_not_before, extended_end, key_usable_until
+from ledger.domain.rules import (
+    added_licenses_end,
+    check_demo_tenant,
+    check_key_covers,
+    check_key_not_redeemed,
+    check_key_redeemable,
+    check_not_before,
+    extended_end,
+    key_usable_until,
+)
 from ledger.domain.state import Key, Subscription
 from ledger.domain.write import Write
 
 
 def add_tenant(partner: Partner, tenant: str, write: Write) -> None:
     if tenant in partner.tenants:
-        raise InvalidInput(f"tenant {tenant} is already registered to {partner.partner}")
+        raise InvalidInput(
+            f"tenant {tenant} is already registered to {partner.partner}"
+        )
     partner.record(TenantAdded, write, tenant=tenant)
 
 
@@ -35,7 +44,8 @@ def issue_key(
             "quantity",
             "licenses-exceed-quantity",
             f"benefit {benefit} has {found.quantity} licenses, {found.licenses_issued} "
-            f"already issued: a key for {licenses} would exceed it by {licenses - left}",
+            f"already issued: a key for {licenses} would exceed it by "
+            f"{licenses - left}",
         )
     partner.record(KeyIssued, write, key=key, benefit=benefit, licenses=licenses)
 
@@ -62,24 +72,29 @@ def _subscription_after(
     if mode == "new":
         if existing is not None:
             raise RuleViolation(
-                "R10", "subscription-exists",
+                "R10",
+                "subscription-exists",
                 f"subscription {sub} already exists: redeem with --mode add to "
                 "add licenses or --mode extend to renew it",
             )
         return key.licenses, key_usable_until(write.on)
     if existing is None:
         raise RuleViolation(
-            "R10", "unknown-subscription",
+            "R10",
+            "unknown-subscription",
             f"subscription {sub} does not exist, so it can't be {mode}ed: "
             "redeem with --mode new to create it",
         )
     if existing.tenant != tenant:
         raise RuleViolation(
-            "R10", "wrong-tenant",
+            "R10",
+            "wrong-tenant",
             f"subscription {sub} is on tenant {existing.tenant}, not {tenant}",
         )
     if mode == "add":
-        end = added_licenses_end(write.on, existing.licenses, existing.end, key.licenses)
+        end = added_licenses_end(
+            write.on, existing.licenses, existing.end, key.licenses
+        )
         return existing.licenses + key.licenses, end
     check_key_covers(key.key, key.licenses, sub, existing.licenses)
     return existing.licenses, extended_end(write.on, existing.end)
@@ -92,7 +107,9 @@ def redeem_key(
     found = find_key(partner, key)
     check_key_not_redeemed(key, found.redeemed_on)
     check_not_before(write.on, found.issued_on, f"key {key} (issued)")
-    check_key_redeemable(key, write.on, partner.benefits[found.benefit].benefit_expiry_date)
+    check_key_redeemable(
+        key, write.on, partner.benefits[found.benefit].benefit_expiry_date
+    )
     check_demo_tenant(tenant, partner.tenants)
     check_not_before(write.on, partner.tenants[tenant], f"tenant {tenant} (added)")
     licenses, end = _subscription_after(partner, found, tenant, sub, mode, write)

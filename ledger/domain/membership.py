@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from ledger.domain.errors import InvalidInput, RuleViolation
-from ledger.domain.partner import AdminGranted, AdminRevoked, Enrolled, Partner, Renewed
-from ledger.domain.partner import partner_uuid
+from ledger.domain.partner import (
+    AdminGranted,
+    AdminRevoked,
+    Enrolled,
+    Partner,
+    Renewed,
+    partner_uuid,
+)
 from ledger.domain.policy import Policy
-from ledger.domain.rules import check_can_renew, next_period_start, renewal_date
-from ledger.domain.rules import renewal_start_date
+from ledger.domain.rules import (
+    check_can_renew,
+    next_period_start,
+    renewal_date,
+    renewal_start_date,
+)
 from ledger.domain.write import Write
 
 

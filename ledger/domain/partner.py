@@ -43,7 +43,9 @@ class Partner(Aggregate):
         self.tickets: list[Ticket] = []
         self.last_on: dict[str, date] = {}
 
-    def record(self, event_class: type[PartnerEvent], write: Any, **fields: Any) -> None:
+    def record(
+        self, event_class: type[PartnerEvent], write: Any, **fields: Any
+    ) -> None:
         """Trigger an event for a write, after checking that no entity it
         touches goes backwards in effective time."""
         for entity in event_class.entities(fields):
@@ -215,7 +217,11 @@ class KeyRedeemed(PartnerEvent):
         sub = partner.subscriptions.get(self.subscription)
         if sub is None:
             sub = Subscription(
-                self.subscription, self.tenant, self.licenses, self.subscription_end, self.on
+                self.subscription,
+                self.tenant,
+                self.licenses,
+                self.subscription_end,
+                self.on,
             )
             partner.subscriptions[self.subscription] = sub
         sub.licenses = self.licenses

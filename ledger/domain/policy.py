@@ -62,11 +62,13 @@ class PolicyChanged(Aggregate.Event):
         aggregate.changes.append((self.on, self.name, self.days))
 
 
-def policy_on(log: PolicyLog | None, day: date, base: Policy = DEFAULT_POLICY) -> Policy:
+def policy_on(
+    log: PolicyLog | None, day: date, base: Policy = DEFAULT_POLICY
+) -> Policy:
     """The policy in force on `day`: the base values with every change that took
     effect on or before it, in the order they were made."""
     values = base.as_dict()
-    for on, name, days in (log.changes if log is not None else []):
+    for on, name, days in log.changes if log is not None else []:
         if on <= day:
             values[name] = days
     return Policy(**values)
@@ -76,13 +78,16 @@ def change_policy(log: PolicyLog | None, name: str, days: int, write: Any) -> Po
     """Record a change of one parameter from `write.on`; changes never go back
     in effective time."""
     if name not in Policy.names():
-        raise InvalidInput(f"unknown policy parameter {name!r}: one of {', '.join(Policy.names())}")
+        raise InvalidInput(
+            f"unknown policy parameter {name!r}: one of {', '.join(Policy.names())}"
+        )
     if days < 0:
         raise InvalidInput(f"{name} must be 0 days or more, not {days}")
     if log is None:
-        log = PolicyLog._create(PolicyLogStarted, id=POLICY_ID, timestamp=write.recorded_at)
+        log = PolicyLog._create(
+            PolicyLogStarted, id=POLICY_ID, timestamp=write.recorded_at
+        )
     if log.changes:
         check_not_before(write.on, log.changes[-1][0], "the policy")
     log.trigger_event(PolicyChanged, **write.event_fields(), name=name, days=days)
     return log
-

@@ -33,7 +33,9 @@ def benefit_used(partner: Partner, benefit: Benefit) -> int:
         return benefit.licenses_issued
     if benefit.kind == "technical":
         return benefit.incidents_used
-    return sum(1 for s in partner.seats.values() if s.benefit == benefit.benefit and s.user)
+    return sum(
+        1 for s in partner.seats.values() if s.benefit == benefit.benefit and s.user
+    )
 
 
 def entitlement_status(activated_on: str | None, activate_by: str, on: date) -> str:
@@ -64,8 +66,14 @@ def entitlement_row(stored: Mapping[str, Any], on: date) -> dict[str, Any]:
 def entitlement_rows(partner: Partner, on: date) -> list[dict[str, Any]]:
     """What the partner was granted, what is used and what can still be activated."""
     return [
-        entitlement_row({"partner": partner.partner, **vars(benefit),
-                         "used": benefit_used(partner, benefit)}, on)
+        entitlement_row(
+            {
+                "partner": partner.partner,
+                **vars(benefit),
+                "used": benefit_used(partner, benefit),
+            },
+            on,
+        )
         for benefit in sorted(partner.benefits.values(), key=lambda b: b.benefit)
     ]
 
@@ -73,9 +81,15 @@ def entitlement_rows(partner: Partner, on: date) -> list[dict[str, Any]]:
 def expiry_dates(partner: Partner) -> list[tuple[str, str, date]]:
     """Every dated end: (what, id, ends_on)."""
     ends = [("membership", partner.partner, partner.current_period.renewal_date)]
-    ends += [("benefit", b.benefit, b.benefit_expiry_date) for b in partner.benefits.values()]
-    ends += [("key", k.key, k.usable_until) for k in partner.keys.values() if k.usable_until]
-    ends += [("subscription", s.subscription, s.end) for s in partner.subscriptions.values()]
+    ends += [
+        ("benefit", b.benefit, b.benefit_expiry_date) for b in partner.benefits.values()
+    ]
+    ends += [
+        ("key", k.key, k.usable_until) for k in partner.keys.values() if k.usable_until
+    ]
+    ends += [
+        ("subscription", s.subscription, s.end) for s in partner.subscriptions.values()
+    ]
     ends += [
         ("seat", s.seat, partner.benefits[s.benefit].activate_by)
         for s in partner.seats.values()
@@ -84,7 +98,9 @@ def expiry_dates(partner: Partner) -> list[tuple[str, str, date]]:
     return ends
 
 
-def expiry_row(partner: str, what: str, ident: str, ends_on: str, on: date) -> dict[str, Any]:
+def expiry_row(
+    partner: str, what: str, ident: str, ends_on: str, on: date
+) -> dict[str, Any]:
     return {
         "partner": partner,
         "what": what,
@@ -138,11 +154,19 @@ def conflict_rows(partner: Partner) -> list[dict[str, Any]]:
     rows = []
     for email in sorted(partner.users):
         seats = sorted(
-            s.seat for s in partner.seats.values()
-            if s.user == email and partner.benefits[s.benefit].kind == "azure-bulk-credit"
+            s.seat
+            for s in partner.seats.values()
+            if s.user == email
+            and partner.benefits[s.benefit].kind == "azure-bulk-credit"
         )
         offers = bulk_credit_conflicts(partner.users[email].offers)
         if seats and offers:
-            rows.append({"partner": partner.partner, "user": email,
-                         "seats": seats, "offers": offers})
+            rows.append(
+                {
+                    "partner": partner.partner,
+                    "user": email,
+                    "seats": seats,
+                    "offers": offers,
+                }
+            )
     return rows

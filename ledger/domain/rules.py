@@ -158,7 +158,8 @@ def reassignment_too_early(
         "R14",
         "reassignment-too-early",
         f"seat {seat} can be reassigned from {eligible} "
-        f"({days_between(assigned_on, eligible)} days after {assigned_on}), not on {on}",
+        f"({days_between(assigned_on, eligible)} days after {assigned_on}), "
+        f"not on {on}",
     )
 
 

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 from ledger.domain.benefits import check_activated, check_kind, find_benefit
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
-from ledger.domain.partner import OfferRecorded, Partner, SeatAssigned, SeatReassigned
-from ledger.domain.partner import SeatReleased, SeatSignedIn, UserAdded
+from ledger.domain.partner import (
+    OfferRecorded,
+    Partner,
+    SeatAssigned,
+    SeatReassigned,
+    SeatReleased,
+    SeatSignedIn,
+    UserAdded,
+)
 from ledger.domain.policy import Policy
-from ledger.domain.rules import USER_ASSIGNED_KINDS, check_benefit_available
-from ledger.domain.rules import check_bulk_credit_alone, check_not_before
-from ledger.domain.rules import check_reassignable, reassignable_on, reassignment_too_early
+from ledger.domain.rules import (
+    USER_ASSIGNED_KINDS,
+    check_benefit_available,
+    check_bulk_credit_alone,
+    check_not_before,
+    check_reassignable,
+    reassignable_on,
+    reassignment_too_early,
+)
 from ledger.domain.state import Benefit, Seat
 from ledger.domain.write import Write
 
@@ -81,7 +94,9 @@ def _free_seat(partner: Partner, benefit: Benefit, email: str, on) -> Seat:
         if seat.last_user in (None, email) or on >= seat.reassignable_on:
             return seat
     first = min(free, key=lambda s: s.reassignable_on)
-    raise reassignment_too_early(first.seat, on, first.assigned_on, first.reassignable_on)
+    raise reassignment_too_early(
+        first.seat, on, first.assigned_on, first.reassignable_on
+    )
 
 
 def assign_seat(

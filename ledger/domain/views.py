@@ -93,7 +93,9 @@ def user_view(partner: Partner, email: str, on: date | None = None) -> dict[str,
     user = partner.users[email]
     offers = [o for o, since in user.offers.items() if on is None or since <= on]
     seats = [s for s in partner.seats.values() if s.user == email]
-    holds_bulk = any(partner.benefits[s.benefit].kind == "azure-bulk-credit" for s in seats)
+    holds_bulk = any(
+        partner.benefits[s.benefit].kind == "azure-bulk-credit" for s in seats
+    )
     return {
         "partner": partner.partner,
         "email": email,

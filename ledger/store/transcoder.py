@@ -15,8 +15,15 @@ from ledger.domain import state
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 RECORDS = {
     cls.__name__: cls
-    for cls in (state.Period, state.Benefit, state.Key, state.Subscription,
-                state.User, state.Seat, state.Ticket)
+    for cls in (
+        state.Period,
+        state.Benefit,
+        state.Key,
+        state.Subscription,
+        state.User,
+        state.Seat,
+        state.Ticket,
+    )
 }
 
 
@@ -36,7 +43,11 @@ def _record(data: dict[str, Any]) -> Any:
     return RECORDS[data["class"]](**values)
 
 
-_DECODERS = {"date": date.fromisoformat, "datetime": datetime.fromisoformat, "record": _record}
+_DECODERS = {
+    "date": date.fromisoformat,
+    "datetime": datetime.fromisoformat,
+    "record": _record,
+}
 
 
 def _decode(value: Any) -> Any:
