@@ -187,7 +187,9 @@ def check(obj, on, within: int | None) -> None:
       ledger -o json audit check --on 2021-03-01
     """
     day = on or today()
-    answer = _audit().check(obj.app, day, within_days(obj, within, day))
+    from projections.check import check as check_projections
+
+    answer = check_projections(obj.app, day, within_days(obj, within, day))
     if obj.output == "json":
         emit("json", answer)
     else:

@@ -53,10 +53,9 @@ class LedgerGroup(click.Group):
 
 def _is_database_error(error: Exception) -> bool:
     """Storage failures, told apart without importing the storage stack up front."""
-    from eventsourcing.persistence import PersistenceError
-    from sqlalchemy.exc import SQLAlchemyError
+    from ledger.store.errors import is_database_error
 
-    return isinstance(error, (PersistenceError, SQLAlchemyError))
+    return is_database_error(error)
 
 
 def _fail(ctx: click.Context, error: dict[str, Any]) -> None:

@@ -46,7 +46,7 @@ def rebuild(obj, name: str | None) -> None:
     """
     reports = _reports(obj)
     if sys.stdout.isatty():
-        length = reports.runner.lag(0)
+        length = reports.events_after(0)
         with click.progressbar(length=length, label="rebuilding") as bar:
             applied = reports.rebuild(name, progress=bar.update)
     else:

@@ -14,11 +14,10 @@ from datetime import date, datetime, timezone
 from typing import Any, ClassVar
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
 from ledger.bulk.batch import Batch
-from ledger.bulk.batch import record as record_batch
 from ledger.domain import benefits, keys, membership, seats, support, views
 from ledger.domain.errors import Conflict, NotFound, RuleViolation
 from ledger.domain.partner import (
@@ -37,8 +36,7 @@ from ledger.domain.policy import (
     policy_on,
 )
 from ledger.domain.write import Write
-from ledger.store import topics  # noqa: F401 - old event topics resolve
-from ledger.store.transcoder import OrjsonTranscoder
+from ledger.store.app import StoredApplication
 
 Clock = Callable[[], datetime]
 Decision = Callable[[Partner, Write], dict[str, Any]]
@@ -48,12 +46,7 @@ def utc_now() -> datetime:
     return datetime.now(tz=timezone.utc)
 
 
-def store_env(url: str) -> dict[str, str]:
-    """The eventsourcing environment for an SQLAlchemy URL (SQLite or PostgreSQL)."""
-    return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
-
-
-class Ledger(Application):
+class Ledger(StoredApplication):
     name = "Ledger"
     # A write loads its partner from the latest snapshot plus at most this many
     # events, so write latency does not grow with a partner's history.
@@ -65,14 +58,15 @@ class Ledger(Application):
         clock: Clock = utc_now,
         policy: Policy = DEFAULT_POLICY,
     ) -> None:
-        self.url = url
         self.clock = clock
         self.policy = policy
         self.pending: Batch | None = None
-        super().__init__(env=store_env(url))
+        super().__init__(url)
 
-    def construct_transcoder(self) -> Transcoder:
-        return OrjsonTranscoder()
+    @property
+    def bulk_writes(self) -> bool:  # type: ignore[override]
+        """Under a batch, saves store their events with one bulk insert."""
+        return self.pending is not None
 
     # -- reading ---------------------------------------------------------------
 
@@ -485,12 +479,6 @@ class Ledger(Application):
             ) from None
         self.pending.saved()
         return len(recordings)
-
-    def _record(self, processing_event: Any) -> list[Any]:
-        """Under a batch, store the events with one bulk insert (ledger/batch.py)."""
-        if self.pending is None:
-            return super()._record(processing_event)
-        return record_batch(self, processing_event)
 
     def discard(self) -> None:
         """Forget every pending write of the batch: nothing is saved."""

@@ -13,7 +13,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-import sqlalchemy as sa
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
@@ -32,7 +31,7 @@ from ledger.domain.partner import (
     SeatSignedIn,
     TicketOpened,
 )
-from projections.rows import Rows, ViewError
+from projections.storage.rows import Rows, ViewError
 
 BULK_CREDIT = "azure-bulk-credit"
 
@@ -47,7 +46,7 @@ class View:
     opened sees them: handlers read and change rows by primary key; the
     runner writes the changes back before it commits (see rows.py)."""
 
-    def __init__(self, conn: sa.Connection, rows: Rows) -> None:
+    def __init__(self, conn: Any, rows: Rows) -> None:
         self.conn = conn
         self.rows = rows
 

@@ -14,13 +14,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
-
 from ledger.domain.errors import NotFound
 from ledger.domain.partner import partner_uuid
-from projections import NAMES, queries
-from projections.runner import Progress, Runner, tables_of
-from projections.store import Store
+from projections import NAMES
+from projections.runner import Progress, Runner
+from projections.storage import queries
+from projections.storage.control import Store
 
 Rows = list[dict[str, Any]]
 
@@ -28,7 +27,7 @@ Rows = list[dict[str, Any]]
 class Reports:
     def __init__(self, app: Any, page_size: int = 1000) -> None:
         self.app = app
-        self.store = Store(app.recorder.datastore.engine)
+        self.store = Store(app.event_rows.engine)
         self.store.ensure()
         self.runner = Runner(app, self.store, page_size)
         self._live: dict[str, int] = {}
@@ -49,6 +48,10 @@ class Reports:
         applied = self.runner.rebuild((name,) if name else NAMES, progress)
         self._live.clear()
         return applied
+
+    def events_after(self, position: int) -> int:
+        """How many events the log holds after a position."""
+        return self.runner.lag(position)
 
     def follow(
         self,
@@ -104,22 +107,18 @@ class Reports:
 
     def check_partner(self, partner: str | None) -> None:
         """An unknown partner is bad input (exit 2 at the CLI)."""
-        if partner is not None and not self.app.recorder.select_events(
-            partner_uuid(partner), limit=1
+        if partner is not None and not self.app.event_rows.exists(
+            partner_uuid(partner)
         ):
             raise NotFound("partner", partner)
 
-    def _read(self, name: str, query: Callable[[sa.Connection, Any], Rows]) -> Rows:
+    def _read(self, name: str, query: Callable[[Any, Any], Rows]) -> Rows:
         """Read the live generation (remembered between reports); if a
         rebuild replaced it (its tables are gone), read the new one."""
         while True:
             generation = self._live.get(name) or self.store.live_generation(name)
-            self._live[name] = generation
-            try:
-                with self.store.engine.connect() as conn:
-                    return query(conn, tables_of(name, generation))
-            except sa.exc.DBAPIError:
-                live = self.store.live_generation(name)
-                if live == generation:
-                    raise
-                self._live[name] = live
+            found = self.store.read_live(name, generation, query)
+            if found is not None:
+                self._live[name] = generation
+                return found
+            self._live[name] = self.store.live_generation(name)

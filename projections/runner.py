@@ -17,15 +17,14 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-import sqlalchemy as sa
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.utils import resolve_topic
 
 from ledger.domain.errors import LedgerError
 from projections import handlers
-from projections.rows import Rows
-from projections.store import Generation, Moved, Store
-from projections.tables import define
+from projections.storage import DatabaseError, tables_of
+from projections.storage.control import Generation, Moved, Store
+from projections.storage.rows import Rows
 
 Batch = list[tuple[Any, Tracking]]
 Progress = Callable[[int], Any]
@@ -66,11 +65,6 @@ class _HandlerFailed(Exception):
             tracking,
             error,
         )
-
-
-@lru_cache(maxsize=64)
-def tables_of(name: str, generation: int) -> dict[str, sa.Table]:
-    return define(name, generation)
 
 
 class Runner:
@@ -115,7 +109,7 @@ class Runner:
 
     def _write(self, generation: Generation, batch: Batch, rows: Rows) -> None:
         projection_class = handlers.PROJECTIONS[generation.name]
-        with self.store.engine.begin() as conn:
+        with self.store.transaction() as conn:
             self.store.claim(conn, generation, batch[-1][1].notification_id)
             projection = projection_class(handlers.View(conn, rows))
             for index, (event, tracking) in enumerate(batch):
@@ -135,7 +129,7 @@ class Runner:
             self.apply(generation, batch, rows)
         except Moved:
             return
-        except (ProjectionFailed, sa.exc.DBAPIError):
+        except (ProjectionFailed, DatabaseError):
             if self.store.live_generation(generation.name) == generation.generation:
                 raise
 
@@ -173,32 +167,8 @@ class Runner:
                 progress(len(page))
 
     def notifications(self, after: int) -> list[Notification]:
-        """The next page of stored events after a position: the query of the
-        recorder's select_notifications, in SQLAlchemy Core (no ORM objects)."""
-        table = self.app.recorder.events_record_cls.__table__
-        query = (
-            sa.select(
-                table.c.id,
-                table.c.originator_id,
-                table.c.originator_version,
-                table.c.topic,
-                table.c.state,
-            )
-            .where(table.c.id > after)
-            .order_by(table.c.id)
-            .limit(self.page_size)
-        )
-        with self.store.engine.connect() as conn:
-            return [
-                Notification(
-                    id=row.id,
-                    originator_id=row.originator_id,
-                    originator_version=row.originator_version,
-                    topic=row.topic,
-                    state=bytes(row.state),
-                )
-                for row in conn.execute(query)
-            ]
+        """The next page of stored events after a position."""
+        return self.app.event_rows.notifications(after, self.page_size)
 
     @staticmethod
     def _rows(cache: dict[tuple[str, int], Rows], generation: Generation) -> Rows:
@@ -239,16 +209,11 @@ class Runner:
     # -- status --------------------------------------------------------------------
 
     def head(self) -> int:
-        return self.app.recorder.max_notification_id() or 0
+        return self.app.event_rows.head()
 
     def lag(self, position: int) -> int:
         """How many stored events come after `position`."""
-        events = self.app.recorder.events_record_cls.__table__
-        query = (
-            sa.select(sa.func.count()).select_from(events).where(events.c.id > position)
-        )
-        with self.store.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
+        return self.app.event_rows.count_after(position)
 
     def low(self) -> int:
         return min(g.position for g in self.store.live())
@@ -272,9 +237,9 @@ class Runner:
         if _reached(self.low(), until):
             return applied
         try:
-            subscription = self.app.recorder.subscribe(gt=self.low())
+            subscription = self.app.event_rows.subscribe(self.low())
         except NotImplementedError:
-            dialect = self.store.engine.dialect.name
+            dialect = self.app.event_rows.dialect
             announce(f"{dialect} cannot push new events: polling every {interval:g}s")
             return applied + self._poll(stop, until, deadline, interval)
         announce("following the event store's notifications (Ctrl-C to stop)")

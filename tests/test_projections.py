@@ -385,7 +385,7 @@ def test_follow_applies_new_events_as_they_are_recorded(faq):
 
 def test_every_projection_has_tables_and_handlers():
     from projections import NAMES
-    from projections.tables import LAYOUTS
+    from projections.storage.tables import LAYOUTS
 
     assert tuple(LAYOUTS) == tuple(handlers.PROJECTIONS) == NAMES
 

@@ -1,11 +1,12 @@
 """Audit for compliance, read from the event log itself: history, as-of
-replays, the hash chain (digest, verify) and export."""
+replays, the hash chain (digest, verify) and export. (`audit check`, which
+compares the read models with the log, lives with the read models:
+projections/check.py.)"""
 
 from __future__ import annotations
 
 from ledger.audit.trail import (
     NotEnrolledAsOf,
-    check,
     digest,
     export,
     history,
@@ -17,7 +18,6 @@ from ledger.audit.trail import (
 
 __all__ = [
     "NotEnrolledAsOf",
-    "check",
     "digest",
     "export",
     "history",

@@ -26,40 +26,14 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-
-from ledger.audit.replays import stored_event
+from ledger.store.chain_table import ChainTable
+from ledger.store.events import Row
 
 LABEL = b"benefits-ledger audit chain v1"
 GENESIS = hashlib.sha256(LABEL).digest()
 PAGE = 1000
 MAX_PROBLEMS = 20
-CHAIN_TABLE = "ledger_audit_chain"
-
-_metadata = sa.MetaData()
-chain_table = sa.Table(
-    CHAIN_TABLE,
-    _metadata,
-    sa.Column(
-        "position",
-        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-        primary_key=True,
-        autoincrement=False,
-    ),
-    sa.Column("sha256", sa.LargeBinary(32), nullable=False),
-)
-
-
-@dataclass(frozen=True)
-class Row:
-    position: int
-    originator_id: UUID
-    originator_version: int
-    topic: str
-    state: bytes
 
 
 @dataclass(frozen=True)
@@ -122,72 +96,13 @@ def link(previous: bytes, row: Row) -> bytes:
 # -- reading -------------------------------------------------------------------
 
 
-def _events_table(app: Any) -> sa.Table:
-    return app.recorder.events_record_cls.__table__
-
-
 def rows(app: Any, after: int | None = None) -> Iterator[Row]:
     """Every stored event (with position > `after`), in order, page by page."""
-    table = _events_table(app)
-    columns = (
-        table.c.id,
-        table.c.originator_id,
-        table.c.originator_version,
-        table.c.topic,
-        table.c.state,
-    )
-    while True:
-        query = sa.select(*columns).order_by(table.c.id)
-        if after is not None:
-            query = query.where(table.c.id > after)
-        with app.recorder.transaction(commit=False) as session:
-            page = session.execute(query.limit(PAGE)).all()
-        for r in page:
-            state = bytes(r.state) if isinstance(r.state, memoryview) else r.state
-            yield Row(r.id, r.originator_id, r.originator_version, r.topic, state)
-        if len(page) < PAGE:
-            return
-        after = page[-1].id
+    return app.event_rows.all(after, PAGE)
 
 
-def _engine(app: Any) -> sa.Engine:
-    return app.recorder.datastore.engine
-
-
-def ensure_chain_table(app: Any) -> None:
-    _metadata.create_all(_engine(app), tables=[chain_table], checkfirst=True)
-
-
-def recorded(app: Any) -> Iterator[tuple[int, bytes]]:
-    """The chain hashes recorded by earlier digests, in order, page by page."""
-    if not sa.inspect(_engine(app)).has_table(CHAIN_TABLE):
-        return
-    after = -(2**62)
-    while True:
-        query = (
-            sa.select(chain_table.c.position, chain_table.c.sha256)
-            .where(chain_table.c.position > after)
-            .order_by(chain_table.c.position)
-            .limit(PAGE)
-        )
-        with _engine(app).connect() as conn:
-            page = [(p, bytes(h)) for p, h in conn.execute(query)]
-        yield from page
-        if len(page) < PAGE:
-            return
-        after = page[-1][0]
-
-
-def _record(app: Any, hashes: list[tuple[int, bytes]]) -> None:
-    if not hashes:
-        return
-    ensure_chain_table(app)
-    values = [{"position": p, "sha256": h} for p, h in hashes]
-    try:
-        with _engine(app).begin() as conn:
-            conn.execute(chain_table.insert(), values)
-    except IntegrityError:
-        pass  # another digest recorded these positions at the same moment
+def chain_table(app: Any) -> ChainTable:
+    return ChainTable(app.event_rows.engine)
 
 
 # -- walking -------------------------------------------------------------------
@@ -203,7 +118,7 @@ class Checker:
 
     def check(self, row: Row) -> Problem | None:
         try:
-            self.mapper.to_domain_event(stored_event(row))
+            self.mapper.to_domain_event(row.stored())
         except Exception as error:
             return Problem(
                 row.position,
@@ -235,7 +150,7 @@ class Merge:
         self.walk = Walk()
         self.checker = Checker(app)
         self.upto = upto
-        self.recorded = recorded(app)
+        self.recorded = chain_table(app).recorded()
         self.pending = next(self.recorded, None)
         self.chain_broken = False
         self.new: list[tuple[int, bytes]] = []
@@ -317,11 +232,11 @@ def walk_log(app: Any, upto: int | None = None, record: bool = False) -> Walk:
     for row in rows(app):
         merge.step(row)
         if record and len(merge.new) >= PAGE and not merge.walk.problems:
-            _record(app, merge.new)
+            chain_table(app).record(merge.new)
             merge.new = []
     walk = merge.finish()
     if record and not walk.problems:
-        _record(app, merge.new)
+        chain_table(app).record(merge.new)
     return walk
 
 

@@ -13,8 +13,6 @@ from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
 from ledger.domain import views
 from ledger.domain.errors import LedgerError, NotFound
 from ledger.domain.partner import Partner, PartnerEvent, partner_uuid
@@ -42,36 +40,12 @@ class Stored:
     event: Any
 
 
-def stored_event(row: Any) -> StoredEvent:
-    state = bytes(row.state) if isinstance(row.state, memoryview) else row.state
-    return StoredEvent(
-        originator_id=row.originator_id,
-        originator_version=row.originator_version,
-        topic=row.topic,
-        state=state,
-    )
-
-
 def originator_events(app: Any, originator_id: UUID) -> list[Stored]:
-    """Every stored event of one aggregate, in version order: one query on
-    the (originator_id, originator_version) index."""
-    record = app.recorder.events_record_cls
-    columns = (
-        record.id,
-        record.originator_id,
-        record.originator_version,
-        record.topic,
-        record.state,
-    )
-    with app.recorder.transaction(commit=False) as session:
-        rows = (
-            session.query(*columns)
-            .filter(record.originator_id == originator_id)
-            .order_by(record.originator_version)
-            .all()
-        )
-    decode = app.mapper.to_domain_event
-    return [Stored(row.id, decode(stored_event(row))) for row in rows]
+    """Every stored event of one aggregate, in version order (one indexed query)."""
+    return [
+        Stored(row.position, app.decode(row))
+        for row in app.event_rows.of_aggregate(originator_id)
+    ]
 
 
 def partner_events(app: Any, partner: str) -> list[Stored]:

@@ -1,50 +1,34 @@
 """Audit for compliance: who did what and when, what a partner held on a date,
 whether the read models agree with the log, and whether the log was altered.
 
-Everything here reads the event store itself, never a projection (except
-`check`, which compares the projections with the log):
+Everything here reads the event store itself, never a projection:
 
 - `history`: a partner's events in order, each with its global position,
   recorded time, effective date, actor, request id and data;
 - `replay` (ledger/replay.py): a partner's state as of a date;
-- `check`: the projections' report rows against rows computed from the log;
 - `digest` / `verify` (ledger/chain.py): the tamper-evident hash chain;
 - `export`: the trail as JSON-ready rows, for JSON Lines.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
-import sqlalchemy as sa
-
-from ledger.audit.chain import digest, rows, verify
+from ledger.audit.chain import digest, verify
 from ledger.audit.replays import (
     NotEnrolledAsOf,
     Stored,
-    full_state,
     partner_events,
     replay,
-    stored_event,
 )
-from ledger.domain.errors import LedgerError
 from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent
-from ledger.domain.reports import (
-    conflict_rows,
-    entitlement_rows,
-    expiring_rows,
-    reassignable_rows,
-)
 from ledger.store.topics import topics_of
 
 __all__ = [
     "NotEnrolledAsOf",
-    "check",
     "digest",
     "export",
     "history",
@@ -63,10 +47,6 @@ ENVELOPE = (
     "actor",
     "request_id",
 )
-
-
-class ProjectionsUnavailable(LedgerError):
-    code = "projections-unavailable"
 
 
 def jsonable(value: Any) -> Any:
@@ -131,23 +111,9 @@ def history(app: Any, partner: str, entity: str | None = None) -> list[dict[str,
 def partners(app: Any) -> dict[UUID, str]:
     """Every enrolled partner: aggregate id -> partner id, from the
     enrollment events stored in the log."""
-    table = app.recorder.events_record_cls.__table__
-    query = (
-        sa.select(
-            table.c.id,
-            table.c.originator_id,
-            table.c.originator_version,
-            table.c.topic,
-            table.c.state,
-        )
-        .where(table.c.topic.in_(topics_of(Enrolled)))
-        .order_by(table.c.id)
-    )
-    with app.recorder.transaction(commit=False) as session:
-        found = session.execute(query).all()
     return {
-        r.originator_id: app.mapper.to_domain_event(stored_event(r)).partner
-        for r in found
+        row.originator_id: app.decode(row).partner
+        for row in app.event_rows.with_topics(topics_of(Enrolled))
     }
 
 
@@ -160,90 +126,9 @@ def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
         yield from history(app, partner)
     else:
         names = partners(app)
-        for row in rows(app):
+        for row in app.event_rows.all():
             if row.originator_id in names:
-                event = app.mapper.to_domain_event(stored_event(row))
+                event = app.decode(row)
                 yield history_row(names[row.originator_id], Stored(row.position, event))
     ok, answer = digest(app)
     yield {"digest": answer} if ok else {"digest": None, "verify": answer}
-
-
-# -- check: projections against the log -----------------------------------------
-
-
-def reference_rows(
-    app: Any, names: dict[UUID, str], on: date, within: int
-) -> dict[str, list[dict[str, Any]]]:
-    """The report rows computed by ledger.domain.reports from every partner's events
-    (replayed from the log, not loaded from a snapshot)."""
-    views: dict[str, list[dict[str, Any]]] = {
-        "entitlements": [],
-        "expiring": [],
-        "reassignable": [],
-        "conflicts": [],
-    }
-    for name in sorted(names.values()):
-        state = full_state(app, name)
-        views["entitlements"] += entitlement_rows(state, on)
-        views["expiring"] += expiring_rows(state, on, within)
-        views["reassignable"] += reassignable_rows(state, on)
-        views["conflicts"] += conflict_rows(state)
-    return views
-
-
-def projection_rows(app: Any, on: date, within: int) -> dict[str, list[dict[str, Any]]]:
-    """The same report rows as the projections answer them, caught up first."""
-    try:
-        from projections import Reports
-    except ImportError as error:
-        raise ProjectionsUnavailable(
-            f"the projections package can't be loaded ({error}): there are no "
-            "read models to check against the log"
-        ) from None
-    reports = Reports(app)
-    reports.catch_up()
-    return {
-        "entitlements": list(reports.entitlements(None, on)),
-        "expiring": list(reports.expiring(None, on, within)),
-        "reassignable": list(reports.reassignable(None, on)),
-        "conflicts": list(reports.conflicts(None)),
-    }
-
-
-def _key(row: dict[str, Any]) -> str:
-    return orjson.dumps(jsonable(row), option=orjson.OPT_SORT_KEYS).decode()
-
-
-def differences(
-    view: str, expected: list[dict[str, Any]], found: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Rows the log gives and the projection lacks ("log only"), and the
-    reverse ("projection only"), compared as multisets of rows."""
-    want = Counter(_key(r) for r in expected)
-    have = Counter(_key(r) for r in found)
-    out = []
-    for side, extra in (("log only", want - have), ("projection only", have - want)):
-        for key in sorted(extra):
-            row = orjson.loads(key)
-            out.append(
-                {"view": view, "partner": row.get("partner"), "in": side, "row": row}
-            )
-    return out
-
-
-def check(app: Any, on: date, within: int) -> dict[str, Any]:
-    """Every projection's rows against the rows a fresh replay of the log gives."""
-    names = partners(app)
-    expected = reference_rows(app, names, on, within)
-    found = projection_rows(app, on, within)
-    diffs = []
-    for view in expected:
-        diffs += differences(view, expected[view], found[view])
-    return {
-        "ok": not diffs,
-        "on": on.isoformat(),
-        "within": within,
-        "partners": len(names),
-        "rows": {view: len(rows_) for view, rows_ in expected.items()},
-        "differences": diffs,
-    }

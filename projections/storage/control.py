@@ -8,11 +8,13 @@ fills a new generation and `flip` points readers at it in one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from projections import NAMES
-from projections.tables import CONTROL, LIVE, TRACKING, define
+from projections.storage import tables_of
+from projections.storage.tables import CONTROL, LIVE, TRACKING, define
 
 
 class Moved(Exception):
@@ -29,6 +31,21 @@ class Generation:
 class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+
+    def transaction(self) -> Any:
+        """A connection in a transaction, committed when the block ends."""
+        return self.engine.begin()
+
+    def read_live(self, name: str, generation: int, query: Any) -> Any:
+        """`query(conn, tables)` on a generation's tables; None if they are
+        gone (a rebuild replaced that generation meanwhile)."""
+        try:
+            with self.engine.connect() as conn:
+                return query(conn, tables_of(name, generation))
+        except sa.exc.DBAPIError:
+            if self.live_generation(name) == generation:
+                raise
+            return None
 
     def ensure(self) -> None:
         """Create the control tables, and a first generation of any projection

@@ -1,0 +1,63 @@
+"""The eventsourcing Application on the ledger's store: the SQLAlchemy
+persistence module by URL (SQLite file or PostgreSQL), the orjson transcoder,
+the event rows, and bulk recording for many writes in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification, Recording, Transcoder
+
+from ledger.store import topics  # noqa: F401 - old event topics resolve
+from ledger.store.events import EventRows, Row
+from ledger.store.transcoder import OrjsonTranscoder
+
+
+def store_env(url: str) -> dict[str, str]:
+    """The eventsourcing environment for an SQLAlchemy URL (SQLite or PostgreSQL)."""
+    return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
+
+
+class StoredApplication(Application):
+    """An Application whose events are also readable as rows (by aggregate,
+    by position, by topic) and which can record a whole batch of events with
+    one bulk insert while `bulk_writes` is true."""
+
+    bulk_writes = False
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(env=store_env(url))
+        self.event_rows = EventRows(self.recorder)
+
+    def construct_transcoder(self) -> Transcoder:
+        return OrjsonTranscoder()
+
+    def decode(self, row: Row) -> Any:
+        """The domain event a stored row holds."""
+        return self.mapper.to_domain_event(row.stored())
+
+    def _record(self, processing_event: Any) -> list[Any]:
+        """Application._record is eventsourcing's (private) hook between
+        collecting a save's events and storing them: under bulk writes, store
+        them with one bulk insert (EventRows.insert_many) and answer with the
+        same Recordings the library's recorder would."""
+        if not self.bulk_writes:
+            return super()._record(processing_event)
+        events = processing_event.events
+        stored = [self.mapper.to_stored_event(event) for event in events]
+        positions = self.event_rows.insert_many(stored)
+        return [
+            Recording(
+                event,
+                Notification(
+                    id=position,
+                    originator_id=s.originator_id,
+                    originator_version=s.originator_version,
+                    topic=s.topic,
+                    state=s.state,
+                ),
+            )
+            for event, s, position in zip(events, stored, positions)
+        ]

@@ -1,0 +1,235 @@
+"""The event table: every query that reads or writes stored events.
+
+The rest of the ledger asks this module for events by aggregate, by position
+(pages of notifications), by topic, or for the raw rows the hash chain covers,
+and never sees a table, a column or a session. Everything here goes through
+the recorder eventsourcing-sqlalchemy built for the application; the uses of
+its internals are named and commented where they happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from eventsourcing.persistence import Notification, StoredEvent
+
+PAGE = 1000
+SQLITE_MAX_PARAMETERS = 900  # below SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class Row:
+    """One stored event as the log holds it, with its global position."""
+
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+    def stored(self) -> StoredEvent:
+        return StoredEvent(
+            originator_id=self.originator_id,
+            originator_version=self.originator_version,
+            topic=self.topic,
+            state=self.state,
+        )
+
+
+def _state(value: Any) -> Any:
+    """The state column as bytes (PostgreSQL answers a memoryview). Whatever
+    else a database holds there (e.g. TEXT written by hand) is passed on as
+    it is, for the audit to judge."""
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+class EventRows:
+    """Reads and bulk writes of the application's event table."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        # eventsourcing-sqlalchemy keeps the mapped record class of the event
+        # table on its recorder; its __table__ is the one schema we query with
+        # SQLAlchemy Core (no ORM objects: reading pages stays cheap).
+        self.table: sa.Table = recorder.events_record_cls.__table__
+        # ... and its engine on the datastore: read models and the audit chain
+        # live in the same database, so they share it.
+        self.engine: sa.Engine = recorder.datastore.engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def _columns(self) -> tuple[Any, ...]:
+        c = self.table.c
+        return (c.id, c.originator_id, c.originator_version, c.topic, c.state)
+
+    def _read(self, query: Any) -> list[Row]:
+        with self.engine.connect() as conn:
+            return [
+                Row(r[0], _uuid(r[1]), r[2], r[3], _state(r[4]))
+                for r in conn.execute(query)
+            ]
+
+    # -- reading -----------------------------------------------------------------
+
+    def of_aggregate(self, originator_id: UUID) -> list[Row]:
+        """Every event of one aggregate, in version order: one query on the
+        (originator_id, originator_version) index."""
+        c = self.table.c
+        query = (
+            sa.select(*self._columns())
+            .where(c.originator_id == originator_id)
+            .order_by(c.originator_version)
+        )
+        return self._read(query)
+
+    def exists(self, originator_id: UUID) -> bool:
+        """Whether an aggregate has any stored event."""
+        c = self.table.c
+        query = sa.select(c.id).where(c.originator_id == originator_id).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def with_topics(self, topics: Sequence[str]) -> list[Row]:
+        """Every event stored under one of these topics, in position order."""
+        c = self.table.c
+        query = sa.select(*self._columns()).where(c.topic.in_(topics)).order_by(c.id)
+        return self._read(query)
+
+    def page(
+        self, after: int, limit: int = PAGE, topics: Sequence[str] | None = None
+    ) -> list[Row]:
+        """The next `limit` events after a position (only these topics, if
+        given), in position order."""
+        c = self.table.c
+        query = sa.select(*self._columns()).where(c.id > after)
+        if topics is not None:
+            query = query.where(c.topic.in_(topics))
+        return self._read(query.order_by(c.id).limit(limit))
+
+    def all(self, after: int | None = None, page: int = PAGE) -> Iterator[Row]:
+        """Every event after a position (all of them by default), page by page."""
+        position = -1 if after is None else after
+        while True:
+            rows = self.page(position, page)
+            yield from rows
+            if len(rows) < page:
+                return
+            position = rows[-1].position
+
+    def notifications(
+        self, after: int, limit: int = PAGE, topics: Sequence[str] | None = None
+    ) -> list[Notification]:
+        """A page of events as the library's notifications (what projections
+        track their position by)."""
+        return [
+            Notification(
+                id=r.position,
+                originator_id=r.originator_id,
+                originator_version=r.originator_version,
+                topic=r.topic,
+                state=r.state,
+            )
+            for r in self.page(after, limit, topics)
+        ]
+
+    def head(self) -> int:
+        """The position of the last stored event (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+    def subscribe(self, after: int) -> Any:
+        """The recorder's subscription to events after a position (PostgreSQL
+        LISTEN/NOTIFY); NotImplementedError where the database cannot push."""
+        return self.recorder.subscribe(gt=after)
+
+    def count_after(self, position: int) -> int:
+        """How many stored events come after a position."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(self.table)
+            .where(self.table.c.id > position)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def first_versions(self, originator_ids: Iterable[UUID]) -> list[Row]:
+        """Version 1 of each of these aggregates that is stored (request
+        records are single-event aggregates), in few queries. Naming the whole
+        unique key keeps the planner on the index even on an unanalyzed table."""
+        ids = list(originator_ids)
+        c = self.table.c
+        found: list[Row] = []
+        for start in range(0, len(ids), SQLITE_MAX_PARAMETERS):
+            chunk = ids[start : start + SQLITE_MAX_PARAMETERS]
+            query = sa.select(*self._columns()).where(
+                c.originator_id.in_(chunk), c.originator_version == 1
+            )
+            found += self._read(query)
+        return found
+
+    # -- writing -----------------------------------------------------------------
+
+    def insert_many(self, stored: list[StoredEvent]) -> list[int]:
+        """Store many events in ONE transaction, as the library's recorder
+        does (the same table lock on PostgreSQL, the same NOTIFY, and the same
+        IntegrityError on a (originator_id, version) clash), but with one bulk
+        statement instead of one ORM object per event; returns their positions
+        in order."""
+        rows = [
+            {
+                "originator_id": s.originator_id,
+                "originator_version": s.originator_version,
+                "topic": s.topic,
+                "state": s.state,
+            }
+            for s in stored
+        ]
+        recorder = self.recorder
+        # The recorder's transaction translates database errors into
+        # eventsourcing's (IntegrityError on a clash), as for its own writes.
+        with recorder.transaction(commit=True) as session:
+            # The recorder's own write protocol, kept identical: its table
+            # lock (serialises writers on PostgreSQL so positions commit in
+            # order) and its NOTIFY for `projections follow`. Both are private
+            # methods of eventsourcing-sqlalchemy's recorder.
+            recorder._lock_table(session)
+            if self.dialect == "postgresql":
+                ids = self._copy(session, rows)
+            else:
+                insert = sa.insert(self.table).returning(
+                    self.table.c.id, sort_by_parameter_order=True
+                )
+                ids = list(session.execute(insert, rows).scalars())
+            recorder._notify_channel(session)
+        return ids
+
+    def _copy(self, session: Any, rows: list[dict[str, Any]]) -> list[int]:
+        """PostgreSQL: COPY the rows in. The table is locked, so their ids are
+        the last len(rows) values of its sequence."""
+        import psycopg
+        from eventsourcing.persistence import IntegrityError
+
+        columns = ("originator_id", "originator_version", "topic", "state")
+        cursor = session.connection().connection.driver_connection.cursor()
+        table = self.table
+        name = table.name if table.schema is None else f"{table.schema}.{table.name}"
+        try:
+            with cursor.copy(
+                f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        except psycopg.IntegrityError as error:
+            raise IntegrityError(error) from error
+        cursor.execute(f"SELECT currval(pg_get_serial_sequence('{name}', 'id'))")
+        last = cursor.fetchone()[0]
+        return list(range(last - len(rows) + 1, last + 1))
