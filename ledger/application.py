@@ -510,7 +510,7 @@ class Ledger(StoredApplication):
         if repeated is not None:
             return repeated
         loaded = self.load(partner)
-        membership.check_admin(loaded, actor)
+        membership.check_admin(loaded, actor, write.on)
         answer = decide(loaded, write)
         return self._save(loaded, write, args, answer)
 
@@ -525,8 +525,8 @@ class Ledger(StoredApplication):
             raise RuleViolation(
                 "idempotency",
                 "request-id-reused",
-                f"request id {write.request_id} was already used for another "
-                f"request ({request.answer.get('command', 'a different write')})",
+                f"request id {write.request_id} is already taken by another "
+                "request: use a new request id",
             )
         return {k: v for k, v in request.answer.items() if k != "command"}
 

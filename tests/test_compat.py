@@ -63,6 +63,7 @@ def test_an_old_ledger_takes_new_writes_and_reports_them(old: Cli) -> None:
         actor="ops@contoso.example",
     )
     assert seat["reassignable_on"] == "2020-05-01"  # the old policy: 60 days
+    assert seat["seat"] == "VS#2"  # the snapshot's never-assigned seats dropped
     assert old.events() == before + 1
     rows = old.json(
         "report", "reassignable", "--partner", "MPN-OLD", "--on", "2020-03-02"

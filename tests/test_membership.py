@@ -82,6 +82,56 @@ def test_admins_grant_and_revoke_others_but_never_the_last(app):
     assert app.partner_show("P1", d("2021-01-01"))["admins"] == ["it@contoso.example"]
 
 
+def test_a_refusal_names_the_actor_and_partner_but_no_other_admin(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    with pytest.raises(RuleViolation) as error:
+        app.renew("P1", d("2020-12-01"), "stranger@example.com")
+    assert error.value.message == (
+        "stranger@example.com is not an admin of partner P1 (rule admin)"
+    )
+    assert ACTOR not in error.value.message
+
+
+def test_an_admin_granted_on_a_date_writes_nothing_dated_before_it(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    before = count_events(app.url)
+    app.grant_admin("P1", "future@contoso.example", ACTOR, d("2030-01-01"))
+    with pytest.raises(RuleViolation) as error:
+        app.add_tenant("P1", "T1", d("2020-06-01"), "future@contoso.example")
+    assert error.value.rule == "admin"
+    assert error.value.message == (
+        "future@contoso.example is not an admin of partner P1 on 2020-06-01 "
+        "(admin from 2030-01-01) (rule admin)"
+    )
+    assert count_events(app.url) == before + 1
+    app.add_tenant("P1", "T1", d("2030-01-01"), "future@contoso.example")
+
+
+def test_a_revoked_admin_writes_nothing_dated_on_or_after_the_revocation(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    app.grant_admin("P1", "it@contoso.example", ACTOR, d("2020-02-01"))
+    app.revoke_admin("P1", "it@contoso.example", ACTOR, d("2020-06-01"))
+    with pytest.raises(RuleViolation) as error:
+        app.add_tenant("P1", "T1", d("2020-06-01"), "it@contoso.example")
+    assert "on 2020-06-01 (admin from 2020-02-01 until 2020-06-01)" in str(error.value)
+    app.add_tenant("P1", "T1", d("2020-05-31"), "it@contoso.example")
+
+
+def test_grants_and_revocations_of_one_email_never_go_backwards(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    app.grant_admin("P1", "future@contoso.example", ACTOR, d("2030-01-01"))
+    before = count_events(app.url)
+    with pytest.raises(RuleViolation) as error:
+        app.revoke_admin("P1", "future@contoso.example", ACTOR, d("2020-01-31"))
+    assert error.value.rule == "effective-date"
+    assert "effective date 2030-01-01; a write on 2020-01-31" in error.value.message
+    app.revoke_admin("P1", "future@contoso.example", ACTOR, d("2030-02-01"))
+    with pytest.raises(RuleViolation) as error:
+        app.grant_admin("P1", "future@contoso.example", ACTOR, d("2030-01-15"))
+    assert "effective date 2030-02-01; a write on 2030-01-15" in error.value.message
+    assert count_events(app.url) == before + 1
+
+
 def test_an_unknown_partner_is_not_found(app):
     with pytest.raises(NotFound):
         app.renew("NOPE", d("2020-12-01"), ACTOR)
@@ -99,6 +149,17 @@ def test_a_request_id_reused_with_other_content_is_rejected(app):
     with pytest.raises(RuleViolation) as error:
         app.enroll("P2", d("2020-01-31"), ACTOR, request_id="r-1")
     assert error.value.code == "request-id-reused"
+
+
+def test_a_request_id_taken_by_another_actor_says_only_that_it_is_taken(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR, request_id="r-1")
+    app.grant_admin("P1", "it@contoso.example", ACTOR, d("2020-02-01"))
+    with pytest.raises(RuleViolation) as error:
+        app.add_tenant("P1", "T1", d("2020-03-01"), "it@contoso.example", "r-1")
+    assert error.value.message == (
+        "request id r-1 is already taken by another request: "
+        "use a new request id (rule idempotency)"
+    )
 
 
 def test_effective_dates_never_go_backwards_within_an_entity(app):

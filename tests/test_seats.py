@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.domain.errors import RuleViolation
+from ledger.domain.errors import NotFound, RuleViolation
 from tests.conftest import ACTOR, count_events, d
 
 A, B, C = "a@contoso.example", "b@contoso.example", "c@contoso.example"
@@ -136,3 +136,45 @@ def test_an_offer_recorded_later_for_a_bulk_credit_holder_shows_as_a_conflict(se
 def test_other_offers_do_not_block_a_visual_studio_seat(seated):
     seated.record_offer("P1", A, "azure-pass", d("2020-06-01"), ACTOR)
     assert assign(seated, A, "2021-01-01")["user"] == A
+
+
+def test_a_million_seat_grant_holds_no_seat_until_one_is_assigned(seated):
+    seated.grant_benefit(
+        "P1", "BIG", "user-subscription", "VS", 1_000_000, d("2020-06-01"), ACTOR
+    )
+    seated.activate_benefit("P1", "BIG", d("2020-06-01"), ACTOR)
+    assert [s for s in seated.load("P1").seats if s.startswith("BIG")] == []
+    assert assign(seated, A, "2021-01-01", benefit="BIG")["seat"] == "BIG#1"
+    assert assign(seated, B, "2021-01-01", benefit="BIG")["seat"] == "BIG#2"
+    assert sorted(s for s in seated.load("P1").seats if s.startswith("BIG")) == [
+        "BIG#1",
+        "BIG#2",
+    ]
+    last = seated.seat_show("P1", "BIG#1000000")
+    assert (last["state"], last["user"], last["benefit"]) == ("free", None, "BIG")
+
+
+def test_a_seat_never_assigned_shows_free_and_one_beyond_the_quantity_is_unknown(
+    seated,
+):
+    assert seated.seat_show("P1", "VS#2")["state"] == "free"
+    for name in ("VS#3", "VS#0", "VS#02", "VS#x", "NOPE#1"):
+        with pytest.raises(NotFound):
+            seated.seat_show("P1", name)
+
+
+def test_a_freed_seat_is_taken_before_a_new_one(seated):
+    assign(seated, A, "2020-06-01")
+    seated.release_seat("P1", "VS#1", d("2020-09-01"), ACTOR)
+    assert assign(seated, B, "2020-09-01")["seat"] == "VS#1"  # 2020-08-30 passed
+    assert assign(seated, C, "2020-09-01")["seat"] == "VS#2"
+
+
+def test_a_freed_seat_in_its_window_is_passed_over_for_a_new_one(seated):
+    assign(seated, A, "2021-01-01")
+    seated.release_seat("P1", "VS#1", d("2021-01-02"), ACTOR)
+    assert assign(seated, B, "2021-01-02")["seat"] == "VS#2"
+    with pytest.raises(RuleViolation) as error:
+        assign(seated, C, "2021-01-02")
+    assert error.value.rule == "R14"
+    assert "2021-04-01" in error.value.message

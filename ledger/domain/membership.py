@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ledger.domain.errors import InvalidInput, RuleViolation
+from datetime import date
+
+from ledger.domain.admins import check_admin_on, check_can_grant, check_can_revoke
 from ledger.domain.partner import (
     AdminGranted,
     AdminRevoked,
@@ -50,31 +52,21 @@ def renew(partner: Partner, write: Write, policy: Policy) -> None:
     partner.record(Renewed, write, **_period_fields(start, policy))
 
 
-def check_admin(partner: Partner, actor: str) -> None:
-    """Every write for a partner is made by one of its admins."""
-    if actor not in partner.admins:
-        raise RuleViolation(
-            "admin",
-            "not-an-admin",
-            f"{actor} is not an admin of partner {partner.partner} "
-            f"(admins: {', '.join(partner.admins)})",
-        )
+def _scope(partner: Partner) -> str:
+    return f"partner {partner.partner}"
+
+
+def check_admin(partner: Partner, actor: str, on: date) -> None:
+    """Every write for a partner is made by one of its admins, on a date the
+    admin holds the role (RULES.md, "Admins in time")."""
+    check_admin_on(partner.admin_terms, actor, on, _scope(partner))
 
 
 def grant_admin(partner: Partner, email: str, write: Write) -> None:
-    if email in partner.admins:
-        raise InvalidInput(f"{email} is already an admin of partner {partner.partner}")
+    check_can_grant(partner.admin_terms, email, write.on, _scope(partner))
     partner.record(AdminGranted, write, email=email)
 
 
 def revoke_admin(partner: Partner, email: str, write: Write) -> None:
-    if email not in partner.admins:
-        raise InvalidInput(f"{email} is not an admin of partner {partner.partner}")
-    if partner.admins == [email]:
-        raise RuleViolation(
-            "admin",
-            "last-admin",
-            f"{email} is the last admin of partner {partner.partner} and can't "
-            "be revoked; grant another admin first",
-        )
+    check_can_revoke(partner.admin_terms, email, write.on, _scope(partner))
     partner.record(AdminRevoked, write, email=email)

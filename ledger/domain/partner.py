@@ -17,8 +17,18 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from ledger.domain.admins import current_admins, granted, revoked
 from ledger.domain.rules import check_not_before
-from ledger.domain.state import Benefit, Key, Period, Seat, Subscription, Ticket, User
+from ledger.domain.state import (
+    AdminTerm,
+    Benefit,
+    Key,
+    Period,
+    Seat,
+    Subscription,
+    Ticket,
+    User,
+)
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://benefits-ledger/")
 
@@ -28,12 +38,21 @@ def partner_uuid(partner: str) -> UUID:
     return uuid5(NAMESPACE, f"partner:{partner}")
 
 
+def seat_benefit(seat: str) -> str:
+    """The benefit a seat belongs to: seats are named BENEFIT#N."""
+    return seat.rsplit("#", 1)[0]
+
+
 class Partner(Aggregate):
+    # Version 2: admins are terms with effective dates (`admin_terms`), and a
+    # seat exists once it is assigned (version 1 held one per unit granted).
+    class_version = 2
+
     def __init__(self) -> None:
         self.partner = ""
         self.name = ""
         self.periods: list[Period] = []
-        self.admins: list[str] = []
+        self.admin_terms: list[AdminTerm] = []
         self.tenants: dict[str, date] = {}
         self.benefits: dict[str, Benefit] = {}
         self.keys: dict[str, Key] = {}
@@ -52,6 +71,27 @@ class Partner(Aggregate):
             if entity in self.last_on:
                 check_not_before(write.on, self.last_on[entity], entity)
         self.trigger_event(event_class, **write.event_fields(), **fields)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version-1 snapshot: its admins become terms from the first
+        period's start (version 1 kept no admin dates), and its seats that were
+        never assigned are dropped (they exist again once assigned)."""
+        periods = state["periods"]
+        since = periods[0].start if periods else date.min
+        state["admin_terms"] = [
+            AdminTerm(email, since) for email in state.pop("admins")
+        ]
+        state["seats"] = {
+            name: seat
+            for name, seat in state["seats"].items()
+            if seat.last_user is not None
+        }
+
+    @property
+    def admins(self) -> list[str]:
+        """The current admins, in the order granted."""
+        return current_admins(self.admin_terms)
 
     @property
     def current_period(self) -> Period:
@@ -102,7 +142,7 @@ class Enrolled(Aggregate.Created, PartnerEvent):
     def change(self, partner: Partner) -> None:
         partner.partner = self.partner
         partner.name = self.name
-        partner.admins.append(self.actor)
+        granted(partner.admin_terms, self.actor, self.on)
         partner.periods.append(
             Period(self.period_start, self.renewal_date, self.renewal_start_date)
         )
@@ -125,14 +165,14 @@ class AdminGranted(PartnerEvent):
     email: str
 
     def change(self, partner: Partner) -> None:
-        partner.admins.append(self.email)
+        granted(partner.admin_terms, self.email, self.on)
 
 
 class AdminRevoked(PartnerEvent):
     email: str
 
     def change(self, partner: Partner) -> None:
-        partner.admins.remove(self.email)
+        revoked(partner.admin_terms, self.email, self.on)
 
 
 class BenefitGranted(PartnerEvent):
@@ -157,10 +197,6 @@ class BenefitGranted(PartnerEvent):
             self.benefit_expiry_date,
             self.activate_by,
         )
-        if self.kind in ("user-subscription", "azure-bulk-credit"):
-            for number in range(1, self.quantity + 1):
-                seat = f"{self.benefit}#{number}"
-                partner.seats[seat] = Seat(seat, self.benefit)
 
 
 class BenefitActivated(PartnerEvent):
@@ -259,7 +295,9 @@ class SeatAssigned(PartnerEvent):
     entity_fields = ("seat",)
 
     def change(self, partner: Partner) -> None:
-        seat = partner.seats[self.seat]
+        seat = partner.seats.setdefault(
+            self.seat, Seat(self.seat, seat_benefit(self.seat))
+        )
         seat.user = self.user
         seat.last_user = self.user
         seat.state = "assigned"

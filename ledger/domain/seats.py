@@ -13,6 +13,7 @@ from ledger.domain.partner import (
     SeatReleased,
     SeatSignedIn,
     UserAdded,
+    seat_benefit,
 )
 from ledger.domain.policy import Policy
 from ledger.domain.rules import (
@@ -75,14 +76,40 @@ def check_seat_usable(benefit: Benefit, on) -> None:
 
 
 def seats_of(partner: Partner, benefit: str) -> list[Seat]:
-    return [s for s in partner.seats.values() if s.benefit == benefit]
+    """The seats of a benefit that exist (assigned at least once), by number."""
+    found = [s for s in partner.seats.values() if s.benefit == benefit]
+    return sorted(found, key=seat_number)
+
+
+def seat_number(seat: Seat) -> int:
+    return int(seat.seat.rsplit("#", 1)[1])
+
+
+def _unused_seat(partner: Partner, benefit: Benefit, existing: int) -> Seat | None:
+    """A seat never assigned yet, or None when every seat exists. A seat
+    exists once it is assigned, so a grant of a million seats costs nothing
+    until they are used; seats are taken in order, so the next unused number
+    follows the existing ones."""
+    if existing >= benefit.quantity:
+        return None
+    number = existing + 1
+    while f"{benefit.benefit}#{number}" in partner.seats:
+        number += 1
+    return Seat(f"{benefit.benefit}#{number}", benefit.benefit)
 
 
 def _free_seat(partner: Partner, benefit: Benefit, email: str, on) -> Seat:
-    """A free seat the user may take: never held, last held by this user, or
-    out of its R14 window. Freeing a seat and giving it to someone else within
-    the window is a reassignment, refused the same way."""
-    free = [s for s in seats_of(partner, benefit.benefit) if s.user is None]
+    """The lowest-numbered free seat the user may take: never held, last held
+    by this user, or out of its R14 window. Freeing a seat and giving it to
+    someone else within the window is a reassignment, refused the same way."""
+    existing = seats_of(partner, benefit.benefit)
+    free = [s for s in existing if s.user is None]
+    for seat in free:
+        if seat.last_user in (None, email) or on >= seat.reassignable_on:
+            return seat
+    unused = _unused_seat(partner, benefit, len(existing))
+    if unused is not None:
+        return unused
     if not free:
         raise RuleViolation(
             "quantity",
@@ -90,9 +117,6 @@ def _free_seat(partner: Partner, benefit: Benefit, email: str, on) -> Seat:
             f"benefit {benefit.benefit} has {benefit.quantity} seats and all "
             f"{benefit.quantity} are assigned",
         )
-    for seat in free:
-        if seat.last_user in (None, email) or on >= seat.reassignable_on:
-            return seat
     first = min(free, key=lambda s: s.reassignable_on)
     raise reassignment_too_early(
         first.seat, on, first.assigned_on, first.reassignable_on
@@ -114,14 +138,26 @@ def assign_seat(
         user=email,
         reassignable_on=reassignable_on(write.on, policy.reassignment_days),
     )
-    return seat
+    return partner.seats[seat.seat]
 
 
 def find_seat(partner: Partner, seat: str) -> Seat:
-    try:
-        return partner.seats[seat]
-    except KeyError:
-        raise NotFound("seat", seat) from None
+    """A seat that exists, or a free seat of a user-assigned benefit that was
+    never assigned yet (BENEFIT#N with N within the benefit's quantity)."""
+    found = partner.seats.get(seat)
+    if found is not None:
+        return found
+    benefit = partner.benefits.get(seat_benefit(seat))
+    number = seat.rsplit("#", 1)[-1]
+    if (
+        benefit is not None
+        and benefit.kind in USER_ASSIGNED_KINDS
+        and number.isdecimal()
+        and number == str(int(number))
+        and 1 <= int(number) <= benefit.quantity
+    ):
+        return Seat(seat, benefit.benefit)
+    raise NotFound("seat", seat)
 
 
 def _held_seat(partner: Partner, seat: str, write: Write) -> Seat:

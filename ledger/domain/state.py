@@ -77,6 +77,26 @@ class Seat:
 
 
 @dataclass
+class AdminTerm:
+    """One e-mail's admin rights from `granted_on` until `revoked_on`
+    (exclusive; None while not revoked)."""
+
+    email: str
+    granted_on: date
+    revoked_on: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.granted_on <= day and (
+            self.revoked_on is None or day < self.revoked_on
+        )
+
+    def describe(self) -> str:
+        if self.revoked_on is None:
+            return f"from {self.granted_on}"
+        return f"from {self.granted_on} until {self.revoked_on}"
+
+
+@dataclass
 class Ticket:
     ticket: str
     benefit: str

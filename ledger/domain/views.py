@@ -92,7 +92,11 @@ def user_view(partner: Partner, email: str, on: date | None = None) -> dict[str,
     offers that conflict with a Bulk Credit seat (R15)."""
     user = partner.users[email]
     offers = [o for o, since in user.offers.items() if on is None or since <= on]
-    seats = [s for s in partner.seats.values() if s.user == email]
+    order = {name: n for n, name in enumerate(partner.benefits)}
+    seats = sorted(
+        (s for s in partner.seats.values() if s.user == email),
+        key=lambda s: (order[s.benefit], int(s.seat.rsplit("#", 1)[1])),
+    )
     holds_bulk = any(
         partner.benefits[s.benefit].kind == "azure-bulk-credit" for s in seats
     )

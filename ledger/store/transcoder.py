@@ -23,6 +23,7 @@ RECORDS = {
         state.User,
         state.Seat,
         state.Ticket,
+        state.AdminTerm,
     )
 }
 
