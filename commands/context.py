@@ -33,8 +33,20 @@ def today() -> date:
     return datetime.now(tz=timezone.utc).date()
 
 
+OUTPUT_FORMATS = ("table", "json", "csv")
+DEFAULT_DB = "sqlite:///ledger.db"
+
+
 class Context:
-    def __init__(self, db: str, actor: str | None, output: str) -> None:
+    """The global options of one invocation and the application they open.
+
+    Built before the command line is parsed (so an error found while parsing
+    already knows the output format asked for), then filled in by the global
+    options wherever they were given: before or after the subcommand."""
+
+    def __init__(
+        self, db: str = DEFAULT_DB, actor: str | None = None, output: str = "table"
+    ) -> None:
         self.db = db
         self.actor = actor
         self.output = output
@@ -62,6 +74,88 @@ class Context:
             self._app.close()
 
 
+# The global options: (name of the Context attribute, declarations, settings).
+# The root group takes them with their env var and default; every command
+# below it takes them again (no env var, no default), so they can be given
+# before or after the subcommand; the last one given wins.
+GLOBAL_OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        "db",
+        ("--db",),
+        {
+            "metavar": "URL",
+            "envvar": "LEDGER_DB",
+            "default": DEFAULT_DB,
+            "help": "SQLAlchemy URL of the ledger, e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test (env LEDGER_DB; "
+            f"default {DEFAULT_DB}).",
+        },
+    ),
+    (
+        "actor",
+        ("--actor",),
+        {
+            "metavar": "EMAIL",
+            "envvar": "LEDGER_ACTOR",
+            "default": None,
+            "help": "E-mail of who makes a write (env LEDGER_ACTOR).",
+        },
+    ),
+    (
+        "output",
+        ("-o", "--output"),
+        {
+            "type": click.Choice(OUTPUT_FORMATS),
+            "envvar": "LEDGER_OUTPUT",
+            "default": "table",
+            "help": "Output format, also of errors (env LEDGER_OUTPUT; default table).",
+        },
+    ),
+)
+
+
+def root_global_options(func: Callable) -> Callable:
+    """The global options on the root group, each stored in the Context."""
+    for attr, decls, settings in reversed(GLOBAL_OPTIONS):
+        func = click.option(
+            *decls, expose_value=False, callback=_store(attr), **settings
+        )(func)
+    return func
+
+
+def add_global_options(command: click.Command) -> click.Command:
+    """Give COMMAND and every command below it the global options (once), so
+    `ledger partner show P -o json` means `ledger -o json partner show P`.
+    Applies to any command, however and whenever it was added to the tree."""
+    if not getattr(command, "_ledger_global_options", False):
+        names = {name for p in command.params for name in p.opts}
+        for attr, decls, settings in GLOBAL_OPTIONS:
+            if names.isdisjoint(decls):
+                local = {k: v for k, v in settings.items() if k != "envvar"}
+                local["default"] = None
+                local["help"] = str(settings["help"]).split(" (env")[0] + "."
+                command.params.append(
+                    click.Option(
+                        list(decls), expose_value=False, callback=_store(attr), **local
+                    )
+                )
+        command._ledger_global_options = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_global_options(sub)
+    return command
+
+
+def _store(attr: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        obj = ctx.find_object(Context)
+        if value is not None and obj is not None:
+            setattr(obj, attr, value)
+        return value
+
+    return callback
+
+
 pass_context = click.make_pass_decorator(Context)
 
 
@@ -86,7 +180,7 @@ def write_options(func: Callable) -> Callable:
     def wrapper(
         *args: Any, on: date | None, request_id: str | None, **kwargs: Any
     ) -> Any:
-        ctx = click.get_current_context().find_object(Context)
+        ctx = click.get_current_context().ensure_object(Context)
         write = {
             "on": on or today(),
             "actor": ctx.require_actor(),

@@ -1,16 +1,29 @@
-"""The root `ledger` group: global options, and errors translated at one
-boundary (rule -> exit 1, bad input -> exit 2, never a traceback)."""
+"""The root `ledger` group, and the one boundary where every error becomes
+an exit code and a message in the format asked for:
+
+    exit 1   a rule refused (LedgerError), or the database failed
+    exit 2   bad input: a usage error or InvalidInput
+    exit 70  anything else, an internal error: one line, never a traceback
+
+With `-o json` every error is `{"error": {"rule", "code", "message"}}` on
+stderr; otherwise `Error: message` (after the usage banner of the command
+that was misused, for a usage error)."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import click
+import orjson
 
 from commands import (
     admin,
     audit,
     benefit,
+    completion,
     demo,
     importer,
     key,
@@ -23,32 +36,114 @@ from commands import (
     ticket,
     user,
 )
-from commands.context import Context
-from commands.output import FORMATS, emit_error
+from commands.context import (
+    OUTPUT_FORMATS,
+    Context,
+    add_global_options,
+    root_global_options,
+)
 from ledger import __version__
 from ledger.domain.errors import InvalidInput, LedgerError
 
+EXIT_RULE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 70, 130
+USAGE_CODES = (
+    (click.NoSuchOption, "no-such-option"),
+    (click.BadOptionUsage, "bad-option"),
+    (click.MissingParameter, "missing-parameter"),
+    (click.BadParameter, "bad-parameter"),
+    (click.BadArgumentUsage, "bad-argument"),
+    (click.UsageError, "usage"),
+)
+
 
 class LedgerGroup(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
+    """The root group: every command it holds, now or added later, takes the
+    global options too, and `main` is the error boundary."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        return add_global_options(command) if command is not None else None
+
+    def invoke(self, ctx: click.Context) -> None:
+        """Run the command; only an exit code, never a result, comes back."""
+        super().invoke(ctx)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if not isinstance(extra.get("obj"), Context):
+            extra["obj"] = Context()
+        return super().make_context(info_name, args, parent, **extra)
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        obj = extra.pop("obj", None)
+        obj = obj if isinstance(obj, Context) else Context(output=_env_output())
         try:
-            return super().invoke(ctx)
-        except InvalidInput as error:
-            raise click.UsageError(error.message, ctx=ctx) from None
-        except LedgerError as error:
-            _fail(ctx, error.as_dict())
-        except Exception as error:
-            if not _is_database_error(error):
-                raise
-            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-            _fail(
-                ctx,
-                {
-                    "rule": None,
-                    "code": "database-error",
-                    "message": f"the ledger database failed: {detail}",
-                },
-            )
+            code = super().main(argv, prog_name, complete_var, False, obj=obj, **extra)
+        except Exception as error:  # the boundary: nothing passes it unreported
+            _fail(_error_format(argv, obj), error)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(fmt: str, error: Exception) -> NoReturn:
+    """Print ERROR as the format asks and exit with its code."""
+    code, detail = _classify(error)
+    if fmt == "json":
+        click.echo(orjson.dumps({"error": detail}).decode(), err=True)
+    elif isinstance(error, click.UsageError):
+        error.show()
+    else:
+        click.echo(f"Error: {detail['message']}", err=True)
+    sys.exit(code)
+
+
+def _classify(error: Exception) -> tuple[int, dict[str, Any]]:
+    """(exit code, {rule, code, message}) for any error."""
+    if isinstance(error, InvalidInput):
+        return EXIT_INPUT, error.as_dict()
+    if isinstance(error, LedgerError):
+        return EXIT_RULE, error.as_dict()
+    if isinstance(error, click.UsageError):
+        code = next(c for cls, c in USAGE_CODES if isinstance(error, cls))
+        return error.exit_code, _detail("usage", code, error.format_message())
+    if isinstance(error, click.Abort):
+        return EXIT_INTERRUPTED, _detail(None, "aborted", "aborted")
+    if isinstance(error, click.ClickException):
+        return error.exit_code, _detail(None, "error", error.format_message())
+    if _is_database_error(error):
+        return EXIT_RULE, _detail(
+            "database",
+            "database-error",
+            f"the ledger database failed: {_first_line(error)}",
+        )
+    return EXIT_INTERNAL, _detail(
+        "internal",
+        "internal-error",
+        f"internal error ({type(error).__name__}: {_first_line(error)})",
+    )
+
+
+def _detail(rule: str | None, code: str, message: str) -> dict[str, Any]:
+    return {"rule": rule, "code": code, "message": message}
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 def _is_database_error(error: Exception) -> bool:
@@ -58,49 +153,49 @@ def _is_database_error(error: Exception) -> bool:
     return is_database_error(error)
 
 
-def _fail(ctx: click.Context, error: dict[str, Any]) -> None:
-    fmt = ctx.obj.output if isinstance(ctx.obj, Context) else "table"
-    emit_error(fmt, error)
-    ctx.exit(1)
+def _error_format(argv: list[str], obj: Context) -> str:
+    """The format for an error: the last -o/--output on the command line
+    (found even when parsing stopped before reaching it), else the one the
+    options or LEDGER_OUTPUT chose."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        value = None
+        if arg in ("-o", "--output"):
+            value = argv[i + 1] if i + 1 < len(argv) else None
+        elif arg.startswith("--output="):
+            value = arg.partition("=")[2]
+        elif arg.startswith("-o"):
+            value = arg[2:]
+        if value in OUTPUT_FORMATS:
+            found = value
+    return found or obj.output
 
 
-@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--db",
-    envvar="LEDGER_DB",
-    default="sqlite:///ledger.db",
-    show_default=True,
-    help="SQLAlchemy URL of the ledger, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    " (env LEDGER_DB).",
+def _env_output() -> str:
+    env = os.environ.get("LEDGER_OUTPUT", "")
+    return env if env in OUTPUT_FORMATS else "table"
+
+
+@click.group(
+    "ledger", cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.option(
-    "--actor",
-    envvar="LEDGER_ACTOR",
-    help="E-mail of who makes a write (env LEDGER_ACTOR).",
-)
-@click.option(
-    "-o",
-    "--output",
-    envvar="LEDGER_OUTPUT",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="Output format (env LEDGER_OUTPUT).",
-)
+@root_global_options
 @click.version_option(__version__, prog_name="ledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str, actor: str | None, output: str) -> None:
+def cli(ctx: click.Context) -> None:
     """An event-sourced ledger of partner-program benefits.
 
     Every write is an immutable event; reports and audits are rebuilt from them.
+    The global options (--db, --actor, -o) go before or after the subcommand.
 
     \b
     Example:
       ledger --actor ops@contoso.com partner enroll MPN-1 --on 2020-01-31
-      ledger -o json partner show MPN-1 --on 2020-12-01
+      ledger partner show MPN-1 --on 2020-12-01 -o json
     """
-    ctx.obj = Context(db, actor, output)
-    ctx.call_on_close(ctx.obj.close)
+    ctx.call_on_close(ctx.find_object(Context).close)  # type: ignore[union-attr]
 
 
 for module in (
@@ -118,6 +213,7 @@ for module in (
     audit,
     report,
     projections,
+    completion,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

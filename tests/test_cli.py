@@ -127,7 +127,10 @@ def test_bad_input_exits_2_with_a_usage_message_and_records_nothing(run, args):
     before = run.events()
     result = run(*args)
     assert result.exit_code == 2, result.output
-    assert "Usage:" in result.stderr or "Error:" in result.stderr
+    assert json.loads(result.stderr)["error"]["message"]
+    result = run(*args, output="table")
+    assert result.exit_code == 2, result.output
+    assert "Error:" in result.stderr
     assert run.events() == before
 
 
