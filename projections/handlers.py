@@ -96,7 +96,22 @@ class View:
 
 
 class LedgerProjection(Projection[View]):
-    """A projection of the Ledger application's events into a View."""
+    """A projection of the Ledger application's events into a View.
+
+    Every view learns which partner each aggregate is from its enrollment:
+    each subclass's own dispatcher gets that handler, unless the subclass
+    registers one of its own for `Enrolled` (which then calls add_partner).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        method = cls.__dict__.get("process_event")
+        dispatcher = getattr(method, "dispatcher", None)
+        if dispatcher is not None and Enrolled not in dispatcher.registry:
+            method.register(Enrolled, LedgerProjection._enrolled)
+
+    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
+        self.view.add_partner(event)
 
     def of(self, event: Any, **where: Any) -> dict[str, Any]:
         """Row key of something in the event's partner."""
@@ -111,10 +126,6 @@ class Entitlements(LedgerProjection):
     @singledispatchmethod
     def process_event(self, event: Any, tracking: Tracking) -> None:
         """Not needed by this view: only its position moves."""
-
-    @process_event.register(Enrolled)
-    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
-        self.view.add_partner(event)
 
     @process_event.register(BenefitGranted)
     def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
@@ -236,10 +247,6 @@ class Seats(LedgerProjection):
     def process_event(self, event: Any, tracking: Tracking) -> None:
         """Not needed by this view: only its position moves."""
 
-    @process_event.register(Enrolled)
-    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
-        self.view.add_partner(event)
-
     @process_event.register(SeatAssigned)
     def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
         self.view.insert(
@@ -282,10 +289,6 @@ class Conflicts(LedgerProjection):
     @singledispatchmethod
     def process_event(self, event: Any, tracking: Tracking) -> None:
         """Not needed by this view: only its position moves."""
-
-    @process_event.register(Enrolled)
-    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
-        self.view.add_partner(event)
 
     @process_event.register(BenefitGranted)
     def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
