@@ -378,3 +378,16 @@ def test_check_finds_a_row_missing_from_a_projection(faq, run, db_url):
         "log only",
         "VS#1",
     )
+
+
+def test_a_defect_in_an_event_handler_surfaces_instead_of_being_skipped(
+    faq, monkeypatch
+):
+    from ledger.domain.partner import BenefitActivated
+
+    def broken(self, partner):
+        raise KeyError("a bug, not a fact of the log")
+
+    monkeypatch.setattr(BenefitActivated, "change", broken)
+    with pytest.raises(KeyError, match="a bug"):
+        audit.replay(faq, P, d("2021-06-01"))

@@ -100,20 +100,22 @@ def rebuild(events: list[Stored]) -> tuple[Partner, list[dict[str, Any]]]:
     others through `apply` (a filtered subsequence would fail the version
     check of `mutate`). An event whose prerequisites are not in effect on the
     date asked (e.g. an admin revoked with an effective date before the
-    grant was recorded) is listed as skipped rather than applied."""
+    grant was recorded) is listed as skipped rather than applied. Any other
+    error surfaces: it would be a defect, not a fact of the log."""
     partner = events[0].event.mutate(None)
     skipped = []
     for stored in events[1:]:
-        try:
+        missing = stored.event.missing_in(partner)
+        if missing is None:
             stored.event.apply(partner)
-        except (KeyError, ValueError, AttributeError) as error:
-            skipped.append(
-                {
-                    "position": stored.position,
-                    "event": type(stored.event).__name__,
-                    "reason": f"{type(error).__name__}: {error}",
-                }
-            )
+            continue
+        skipped.append(
+            {
+                "position": stored.position,
+                "event": type(stored.event).__name__,
+                "reason": missing,
+            }
+        )
     return partner, skipped
 
 

@@ -115,6 +115,20 @@ class PartnerEvent(Aggregate.Event):
 
     entity_fields: ClassVar[tuple[str, ...]] = ()
     scope: ClassVar[str] = ""
+    # What the event acts on that an earlier event must have brought into the
+    # state: (the partner's collection, the event's field naming the entity).
+    requires: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def missing_in(self, partner: Partner) -> str | None:
+        """What this event acts on that the partner's state lacks, or None.
+        An as-of replay keeps only events effective by a date; one whose
+        prerequisite took effect later (say, the revocation of an admin whose
+        grant is dated after it) is skipped, not applied."""
+        for collection, name in self.requires:
+            value = getattr(self, name)
+            if value not in getattr(partner, collection):
+                return f"{name} {value} is not in {collection} on that date"
+        return None
 
     @classmethod
     def entities(cls, fields: dict[str, Any]) -> list[str]:
@@ -171,6 +185,8 @@ class AdminGranted(PartnerEvent):
 class AdminRevoked(PartnerEvent):
     email: str
 
+    requires = (("admins", "email"),)
+
     def change(self, partner: Partner) -> None:
         revoked(partner.admin_terms, self.email, self.on)
 
@@ -205,6 +221,8 @@ class BenefitActivated(PartnerEvent):
 
     entity_fields = ("benefit",)
 
+    requires = (("benefits", "benefit"),)
+
     def change(self, partner: Partner) -> None:
         benefit = partner.benefits[self.benefit]
         benefit.activated_on = self.on
@@ -227,6 +245,8 @@ class KeyIssued(PartnerEvent):
 
     entity_fields = ("key",)
 
+    requires = (("benefits", "benefit"),)
+
     def change(self, partner: Partner) -> None:
         partner.keys[self.key] = Key(self.key, self.benefit, self.licenses, self.on)
         partner.benefits[self.benefit].licenses_issued += self.licenses
@@ -242,6 +262,8 @@ class KeyRedeemed(PartnerEvent):
     subscription_end: date
 
     entity_fields = ("key", "subscription")
+
+    requires = (("keys", "key"), ("tenants", "tenant"))
 
     def change(self, partner: Partner) -> None:
         key = partner.keys[self.key]
@@ -281,6 +303,8 @@ class OfferRecorded(PartnerEvent):
 
     entity_fields = ("email",)
 
+    requires = (("users", "email"),)
+
     def change(self, partner: Partner) -> None:
         partner.users[self.email].offers.setdefault(self.offer, self.on)
 
@@ -293,6 +317,8 @@ class SeatAssigned(PartnerEvent):
     reassignable_on: date
 
     entity_fields = ("seat",)
+
+    requires = (("seats", "seat"), ("users", "user"))
 
     def change(self, partner: Partner) -> None:
         seat = partner.seats.setdefault(
@@ -316,6 +342,8 @@ class SeatSignedIn(PartnerEvent):
 
     entity_fields = ("seat",)
 
+    requires = (("seats", "seat"),)
+
     def change(self, partner: Partner) -> None:
         seat = partner.seats[self.seat]
         seat.state = "active"
@@ -326,6 +354,8 @@ class SeatReleased(PartnerEvent):
     seat: str
 
     entity_fields = ("seat",)
+
+    requires = (("seats", "seat"),)
 
     def change(self, partner: Partner) -> None:
         seat = partner.seats[self.seat]
@@ -341,6 +371,8 @@ class TicketOpened(PartnerEvent):
     product: str
 
     entity_fields = ("benefit",)
+
+    requires = (("benefits", "benefit"),)
 
     def change(self, partner: Partner) -> None:
         partner.benefits[self.benefit].incidents_used += 1
