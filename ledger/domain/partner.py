@@ -318,7 +318,7 @@ class SeatAssigned(PartnerEvent):
 
     entity_fields = ("seat",)
 
-    requires = (("seats", "seat"), ("users", "user"))
+    requires = (("users", "user"),)
 
     def change(self, partner: Partner) -> None:
         seat = partner.seats.setdefault(
@@ -335,6 +335,8 @@ class SeatAssigned(PartnerEvent):
 
 class SeatReassigned(SeatAssigned):
     from_user: str
+
+    requires = (("seats", "seat"), ("users", "user"))
 
 
 class SeatSignedIn(PartnerEvent):
