@@ -10,17 +10,18 @@ from commands.context import pass_context
 from commands.output import emit
 
 PARTNER = "DEMO-CONTOSO"
-ACTOR = "admin@contoso.example"
+DEFAULT_ACTOR = "admin@contoso.example"
 
 
-def demo_steps(app) -> list[tuple[str, dict]]:
-    """Each step has a request id, so running the demo again records nothing new."""
+def demo_steps(app, actor: str = DEFAULT_ACTOR) -> list[tuple[str, dict]]:
+    """Each step has a request id, so running the demo again records nothing new.
+    Every step is recorded as `actor`."""
     d = date.fromisoformat
     steps = [
         (
             "Enroll on 2020-01-31: benefits expire 2021-01-31 (R1, R2)",
             lambda r: app.enroll(
-                PARTNER, d("2020-01-31"), ACTOR, name="Contoso", request_id=r
+                PARTNER, d("2020-01-31"), actor, name="Contoso", request_id=r
             ),
         ),
         (
@@ -32,20 +33,20 @@ def demo_steps(app) -> list[tuple[str, dict]]:
                 "Azure",
                 20,
                 d("2020-02-01"),
-                ACTOR,
+                actor,
                 request_id=r,
             ),
         ),
         (
             "Activate the benefit",
             lambda r: app.activate_benefit(
-                PARTNER, "AZURE-2020", d("2020-02-01"), ACTOR, request_id=r
+                PARTNER, "AZURE-2020", d("2020-02-01"), actor, request_id=r
             ),
         ),
         (
             "Register the partner's own demo tenant (R8)",
             lambda r: app.add_tenant(
-                PARTNER, "contoso-demo", d("2020-02-01"), ACTOR, request_id=r
+                PARTNER, "contoso-demo", d("2020-02-01"), actor, request_id=r
             ),
         ),
         (
@@ -56,7 +57,7 @@ def demo_steps(app) -> list[tuple[str, dict]]:
                 "KEY-0001",
                 10,
                 d("2020-11-01"),
-                ACTOR,
+                actor,
                 request_id=r,
             ),
         ),
@@ -69,13 +70,13 @@ def demo_steps(app) -> list[tuple[str, dict]]:
                 "SUB-1",
                 "new",
                 d("2020-12-01"),
-                ACTOR,
+                actor,
                 request_id=r,
             ),
         ),
         (
             "Renew on 2020-12-01, inside the renewal window (R3, R4)",
-            lambda r: app.renew(PARTNER, d("2020-12-01"), ACTOR, request_id=r),
+            lambda r: app.renew(PARTNER, d("2020-12-01"), actor, request_id=r),
         ),
         (
             "Grant 5 Visual Studio subscriptions in the new year",
@@ -86,14 +87,14 @@ def demo_steps(app) -> list[tuple[str, dict]]:
                 "Visual Studio Enterprise",
                 5,
                 d("2021-02-01"),
-                ACTOR,
+                actor,
                 request_id=r,
             ),
         ),
         (
             "Activate them",
             lambda r: app.activate_benefit(
-                PARTNER, "VS-2021", d("2021-02-01"), ACTOR, request_id=r
+                PARTNER, "VS-2021", d("2021-02-01"), actor, request_id=r
             ),
         ),
         (
@@ -103,7 +104,7 @@ def demo_steps(app) -> list[tuple[str, dict]]:
                 "dev@contoso.example",
                 "aad",
                 d("2021-02-01"),
-                ACTOR,
+                actor,
                 request_id=r,
             ),
         ),
@@ -114,7 +115,7 @@ def demo_steps(app) -> list[tuple[str, dict]]:
                 "VS-2021",
                 "dev@contoso.example",
                 d("2021-02-01"),
-                ACTOR,
+                actor,
                 request_id=r,
             ),
         ),
@@ -131,13 +132,14 @@ def demo(obj) -> None:
     2020-12-01) for partner DEMO-CONTOSO and print each answer.
 
     Every step carries a request id: running the demo twice records nothing new.
+    The steps are recorded as --actor, or as admin@contoso.example without one.
 
     \b
     Example:
       ledger demo
       ledger --db postgresql+psycopg://postgres@127.0.0.1:5432/test demo
     """
-    results = demo_steps(obj.app)
+    results = demo_steps(obj.app, obj.actor or DEFAULT_ACTOR)
     if obj.output == "json":
         emit("json", [{"step": title, "answer": answer} for title, answer in results])
         return

@@ -20,6 +20,14 @@ from eventsourcing.persistence import IntegrityError
 from ledger.bulk.batch import Batch
 from ledger.domain import benefits, keys, membership, seats, support, views
 from ledger.domain.errors import Conflict, NotFound, RuleViolation
+from ledger.domain.ledger_admins import (
+    LEDGER_ADMINS_ID,
+    LedgerAdmins,
+    check_ledger_admin,
+    grant_ledger_admin,
+    init_ledger,
+    revoke_ledger_admin,
+)
 from ledger.domain.partner import (
     Partner,
     Request,
@@ -148,8 +156,63 @@ class Ledger(StoredApplication):
         repeated = self._repeated(write, args)
         if repeated is not None:
             return repeated
+        check_ledger_admin(self._ledger_admins(), write)
         log = change_policy(self._policy_log(), name, days, write)
         answer = {"on": on.isoformat(), **policy_on(log, on, self.policy).as_dict()}
+        return self._save(log, write, args, answer)
+
+    # -- ledger admins ---------------------------------------------------------
+
+    def _ledger_admins(self) -> LedgerAdmins | None:
+        try:
+            return self.repository.get(LEDGER_ADMINS_ID)
+        except AggregateNotFoundError:
+            return None
+
+    def init_ledger(
+        self,
+        admin: str,
+        on: date,
+        actor: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Name the first ledger admin (idempotent for an admin of the ledger)."""
+        return self._ledger_write(
+            "ledger init", admin, on, actor or admin, request_id, init_ledger
+        )
+
+    def grant_ledger_admin(
+        self, email: str, actor: str, on: date, request_id: str | None = None
+    ) -> dict[str, Any]:
+        return self._ledger_write(
+            "admin grant --ledger", email, on, actor, request_id, grant_ledger_admin
+        )
+
+    def revoke_ledger_admin(
+        self, email: str, actor: str, on: date, request_id: str | None = None
+    ) -> dict[str, Any]:
+        return self._ledger_write(
+            "admin revoke --ledger", email, on, actor, request_id, revoke_ledger_admin
+        )
+
+    def _ledger_write(
+        self,
+        command: str,
+        email: str,
+        on: date,
+        actor: str,
+        request_id: str | None,
+        decide: Callable[[LedgerAdmins | None, str, Write], LedgerAdmins],
+    ) -> dict[str, Any]:
+        write = self._write(actor, on, request_id)
+        args = {"command": command, "partner": "", "email": email}
+        repeated = self._repeated(write, args)
+        if repeated is not None:
+            return repeated
+        log = decide(self._ledger_admins(), email, write)
+        answer = {"ledger_admins": log.admins}
+        if not log.pending_events:
+            return answer
         return self._save(log, write, args, answer)
 
     # -- membership and admins (R1-R4) ---------------------------------------
@@ -543,7 +606,7 @@ class Ledger(StoredApplication):
 
     def _save(
         self,
-        partner: Partner,
+        partner: Partner | PolicyLog | LedgerAdmins,
         write: Write,
         args: dict[str, Any],
         answer: dict[str, Any],

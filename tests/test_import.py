@@ -183,7 +183,9 @@ def test_a_csv_seat_list_assigns_seats(run: Cli, app: Ledger, tmp_path: Path) ->
     ]
 
 
-def test_actor_per_line_or_global(run: Cli, tmp_path: Path) -> None:
+def test_a_lines_actor_never_overrides_the_importing_actor(
+    run: Cli, tmp_path: Path
+) -> None:
     path = write_jsonl(
         tmp_path / "a.jsonl",
         [
@@ -193,7 +195,11 @@ def test_actor_per_line_or_global(run: Cli, tmp_path: Path) -> None:
     )
     code, report = imported(run, path)
     assert code == 1
-    assert report["errors"][0]["code"] == "not-an-admin"
+    assert (report["errors"][0]["rule"], report["errors"][0]["code"]) == (
+        "admin",
+        "actor-not-importer",
+    )
+    assert events_or_none(run.url) in (None, 0)
 
 
 BAD_FILES = {
@@ -365,3 +371,34 @@ def test_a_batch_that_clashes_with_another_writer_saves_nothing(
     finally:
         app.close()
         other.close()
+
+
+def test_a_line_naming_another_actor_is_rejected_and_one_naming_the_importer_runs(
+    run: Cli, tmp_path: Path
+) -> None:
+    records = [
+        *SETUP,
+        line("tenant add", tenant="T1", on="2020-02-02", actor=ACTOR),
+        line("tenant add", tenant="T2", on="2020-02-02", actor="boss@contoso.example"),
+    ]
+    code, report = imported(run, write_jsonl(tmp_path / "a.jsonl", records))
+    assert code == 1
+    assert report["errors"] == [
+        {
+            "line": 7,
+            "command": "tenant add",
+            "rule": "admin",
+            "code": "actor-not-importer",
+            "message": f"line 7 names actor boss@contoso.example, but the import "
+            f"runs as {ACTOR}: a line may only name the importing actor (rule admin)",
+        }
+    ]
+    assert report["written"] == 6
+
+
+def test_demo_records_as_the_actor_given(run: Cli) -> None:
+    run.json("demo", actor="me@contoso.example")
+    shown = run.json("partner", "show", "DEMO-CONTOSO", "--on", "2021-06-01")
+    assert shown["admins"] == ["me@contoso.example"]
+    history = run.json("audit", "history", "DEMO-CONTOSO")
+    assert {row["actor"] for row in history} == {"me@contoso.example"}

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.application import Ledger
 from tests.conftest import ACTOR, d
+
+
+@pytest.fixture(autouse=True)
+def ledger_admin(db_url):
+    """Policy changes need a ledger admin: ACTOR, named by `ledger init`."""
+    ledger = Ledger(db_url)
+    ledger.init_ledger(ACTOR, d("1900-01-01"))
+    ledger.close()
 
 
 @pytest.fixture

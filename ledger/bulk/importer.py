@@ -23,7 +23,7 @@ from ledger.bulk.lines import (
     ImportFileError,
     Line,
 )
-from ledger.domain.errors import Conflict, LedgerError
+from ledger.domain.errors import Conflict, LedgerError, RuleViolation
 
 
 @dataclass
@@ -85,10 +85,27 @@ def check_file(source: ImportFile, actor: str | None) -> int:
 def run_line(
     app: Ledger, line: Line, actor: str | None, request_id: str
 ) -> dict[str, Any]:
-    """Call the Ledger method of the line's command, as the CLI would."""
+    """Call the Ledger method of the line's command, as the CLI would, as the
+    importing actor."""
     method = getattr(app, COMMANDS[line.command].method)
     return method(
-        **line.fields, on=line.on, actor=line.actor or actor, request_id=request_id
+        **line.fields,
+        on=line.on,
+        actor=line_actor(line, actor),
+        request_id=request_id,
+    )
+
+
+def line_actor(line: Line, actor: str | None) -> str:
+    """A line is written by the importing actor: it may name that actor, and
+    no other (rule `admin`)."""
+    if line.actor is None or line.actor == actor:
+        return line.actor or actor or ""
+    raise RuleViolation(
+        "admin",
+        "actor-not-importer",
+        f"line {line.number} names actor {line.actor}, but the import runs as "
+        f"{actor or 'no actor'}: a line may only name the importing actor",
     )
 
 
