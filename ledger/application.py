@@ -18,7 +18,16 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ledger.bulk.batch import Batch
-from ledger.domain import benefits, keys, membership, seats, support, views
+from ledger.audit.replays import originator_events
+from ledger.domain import (
+    benefits,
+    corrections,
+    keys,
+    membership,
+    seats,
+    support,
+    views,
+)
 from ledger.domain.errors import Conflict, NotFound, RuleViolation
 from ledger.domain.ledger_admins import (
     LEDGER_ADMINS_ID,
@@ -32,6 +41,7 @@ from ledger.domain.partner import (
     Partner,
     Request,
     RequestRecorded,
+    Voided,
     partner_uuid,
     request_uuid,
 )
@@ -45,6 +55,7 @@ from ledger.domain.policy import (
 )
 from ledger.domain.write import Write
 from ledger.store.app import StoredApplication
+from ledger.store.repository import VoidingRepository
 
 Clock = Callable[[], datetime]
 Decision = Callable[[Partner, Write], dict[str, Any]]
@@ -75,6 +86,13 @@ class Ledger(StoredApplication):
     def bulk_writes(self) -> bool:  # type: ignore[override]
         """Under a batch, saves store their events with one bulk insert."""
         return self.pending is not None
+
+    def construct_repository(self) -> VoidingRepository:
+        """The library's repository, folding with voided events skipped
+        (no aggregate cache: each load reads the store)."""
+        return VoidingRepository(
+            event_store=self.events, snapshot_store=self.snapshots
+        )
 
     # -- reading ---------------------------------------------------------------
 
@@ -507,6 +525,62 @@ class Ledger(StoredApplication):
 
         args = {"benefit": benefit, "product": product}
         return self._decide("ticket open", partner, args, actor, on, request_id, decide)
+
+    # -- corrections -------------------------------------------------------------
+
+    def void(
+        self,
+        partner: str,
+        position: int,
+        reason: str,
+        on: date,
+        actor: str,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Void the partner's event at `position` (its position in the log):
+        from then on the partner is as if it never happened. Refused (rule
+        `correction`) for anything but a voidable event of this partner."""
+        reason = corrections.check_reason(reason)
+
+        def decide(p: Partner, write: Write) -> dict[str, Any]:
+            history = self._history(p)
+            voided = corrections.void(p, history, position, reason, write)
+            events = [h.event for h in history]
+            p.adopt(corrections.fold([*events, voided]))
+            return {
+                "partner": partner,
+                "voided": position,
+                "event": voided.voided_event,
+                "reason": reason,
+                "position": None,  # known once saved (see `_void_position`)
+            }
+
+        args = {"position": position, "reason": reason}
+        answer = self._decide("void", partner, args, actor, on, request_id, decide)
+        if answer.get("position") is None:
+            answer = {**answer, "position": self._void_position(partner, position)}
+        return answer
+
+    def _history(self, partner: Partner) -> list[Any]:
+        """The partner's events with their positions: those stored, then
+        those pending in a batch (position None)."""
+        pending = list(partner.pending_events)
+        base = partner.version - len(pending)
+        stored = [
+            s
+            for s in originator_events(self, partner.id)
+            if s.event.originator_version <= base
+        ]
+        return [*stored, *(corrections.Entry(None, e) for e in pending)]
+
+    def _void_position(self, partner: str, voided: int) -> int | None:
+        """The position of the void of the event at `voided` (None while it is
+        pending in a batch)."""
+        for stored in originator_events(self, partner_uuid(partner)):
+            event = stored.event
+            if isinstance(event, Voided) and event.voided_position == voided:
+                return stored.position
+        return None
 
     # -- many writes in one transaction (bulk import) -------------------------
 

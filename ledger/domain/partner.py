@@ -93,6 +93,15 @@ class Partner(Aggregate):
         """The current admins, in the order granted."""
         return current_admins(self.admin_terms)
 
+    def adopt(self, folded: Partner) -> None:
+        """Take the domain state of `folded` (this partner folded again, e.g.
+        without a voided event), keeping this object's version and pending
+        events. The domain state is what `__init__` sets."""
+        blank = object.__new__(Partner)
+        Partner.__init__(blank)
+        for name in vars(blank):
+            setattr(self, name, getattr(folded, name))
+
     @property
     def current_period(self) -> Period:
         return self.periods[-1]
@@ -134,6 +143,20 @@ class PartnerEvent(Aggregate.Event):
     def entities(cls, fields: dict[str, Any]) -> list[str]:
         keys = [f"{name}:{fields[name]}" for name in cls.entity_fields]
         return keys + ([cls.scope] if cls.scope else [])
+
+    def changes(self) -> set[str]:
+        """The entities this event created or changed (for corrections)."""
+        return set(self.entities(vars(self)))
+
+    def uses(self) -> set[str]:
+        """The entities this event relies on without changing them."""
+        return set()
+
+    def acts_on(self) -> set[str]:
+        """What the event changed or used, and its actor's admin grant: a
+        later event depends on an earlier one when it acts on an entity the
+        earlier one created or changed."""
+        return {*self.changes(), *self.uses(), f"admin:{self.actor}"}
 
     def apply(self, aggregate: Any) -> None:
         self.change(aggregate)
@@ -178,6 +201,9 @@ class Renewed(PartnerEvent):
 class AdminGranted(PartnerEvent):
     email: str
 
+    def changes(self) -> set[str]:
+        return {f"admin:{self.email}"}
+
     def change(self, partner: Partner) -> None:
         granted(partner.admin_terms, self.email, self.on)
 
@@ -186,6 +212,9 @@ class AdminRevoked(PartnerEvent):
     email: str
 
     requires = (("admins", "email"),)
+
+    def changes(self) -> set[str]:
+        return {f"admin:{self.email}"}
 
     def change(self, partner: Partner) -> None:
         revoked(partner.admin_terms, self.email, self.on)
@@ -201,6 +230,10 @@ class BenefitGranted(PartnerEvent):
     activate_by: date
 
     entity_fields = ("benefit",)
+
+    def uses(self) -> set[str]:
+        """The enrollment period the benefit was granted in."""
+        return {"membership"}
 
     def change(self, partner: Partner) -> None:
         partner.benefits[self.benefit] = Benefit(
@@ -247,6 +280,10 @@ class KeyIssued(PartnerEvent):
 
     requires = (("benefits", "benefit"),)
 
+    def changes(self) -> set[str]:
+        """The key, and the benefit whose licenses it uses."""
+        return {*super().changes(), f"benefit:{self.benefit}"}
+
     def change(self, partner: Partner) -> None:
         partner.keys[self.key] = Key(self.key, self.benefit, self.licenses, self.on)
         partner.benefits[self.benefit].licenses_issued += self.licenses
@@ -264,6 +301,9 @@ class KeyRedeemed(PartnerEvent):
     entity_fields = ("key", "subscription")
 
     requires = (("keys", "key"), ("tenants", "tenant"))
+
+    def uses(self) -> set[str]:
+        return {f"tenant:{self.tenant}"}
 
     def change(self, partner: Partner) -> None:
         key = partner.keys[self.key]
@@ -320,6 +360,10 @@ class SeatAssigned(PartnerEvent):
 
     requires = (("users", "user"),)
 
+    def uses(self) -> set[str]:
+        """The user who gets the seat, and the benefit it is a seat of."""
+        return {f"email:{self.user}", seat_benefit_entity(self.seat)}
+
     def change(self, partner: Partner) -> None:
         seat = partner.seats.setdefault(
             self.seat, Seat(self.seat, seat_benefit(self.seat))
@@ -346,6 +390,9 @@ class SeatSignedIn(PartnerEvent):
 
     requires = (("seats", "seat"),)
 
+    def uses(self) -> set[str]:
+        return {seat_benefit_entity(self.seat)}
+
     def change(self, partner: Partner) -> None:
         seat = partner.seats[self.seat]
         seat.state = "active"
@@ -358,6 +405,9 @@ class SeatReleased(PartnerEvent):
     entity_fields = ("seat",)
 
     requires = (("seats", "seat"),)
+
+    def uses(self) -> set[str]:
+        return {seat_benefit_entity(self.seat)}
 
     def change(self, partner: Partner) -> None:
         seat = partner.seats[self.seat]
@@ -381,6 +431,27 @@ class TicketOpened(PartnerEvent):
         partner.tickets.append(
             Ticket(self.ticket, self.benefit, self.access_id, self.product, self.on)
         )
+
+
+class Voided(PartnerEvent):
+    """A correction: the event at `voided_position` (the partner's version
+    `voided_version`, of type `voided_event`) is as if it never happened.
+    Folding the partner skips voided events (ledger/domain/corrections.py),
+    so this event changes nothing itself, counts for no entity's dates and
+    acts on nothing: a void is never a later event that depends on another."""
+
+    voided_position: int
+    voided_version: int
+    voided_event: str
+    reason: str
+
+    def acts_on(self) -> set[str]:
+        return set()
+
+
+def seat_benefit_entity(seat: str) -> str:
+    """The benefit entity a seat BENEFIT#N belongs to."""
+    return f"benefit:{seat_benefit(seat)}"
 
 
 class RequestRecorded(Aggregate.Created):
