@@ -35,6 +35,7 @@ from commands import (
     tenant,
     ticket,
     user,
+    void,
 )
 from commands.context import (
     OUTPUT_FORMATS,
@@ -207,6 +208,7 @@ for module in (
     user,
     seat,
     ticket,
+    void,
     policy,
     demo,
     importer,

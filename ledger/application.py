@@ -18,7 +18,6 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ledger.bulk.batch import Batch
-from ledger.audit.replays import originator_events
 from ledger.domain import (
     benefits,
     corrections,
@@ -56,6 +55,7 @@ from ledger.domain.policy import (
 from ledger.domain.write import Write
 from ledger.store.app import StoredApplication
 from ledger.store.repository import VoidingRepository
+from ledger.store.topics import topics_of
 
 Clock = Callable[[], datetime]
 Decision = Callable[[Partner, Write], dict[str, Any]]
@@ -90,9 +90,7 @@ class Ledger(StoredApplication):
     def construct_repository(self) -> VoidingRepository:
         """The library's repository, folding with voided events skipped
         (no aggregate cache: each load reads the store)."""
-        return VoidingRepository(
-            event_store=self.events, snapshot_store=self.snapshots
-        )
+        return VoidingRepository(event_store=self.events, snapshot_store=self.snapshots)
 
     # -- reading ---------------------------------------------------------------
 
@@ -567,19 +565,19 @@ class Ledger(StoredApplication):
         pending = list(partner.pending_events)
         base = partner.version - len(pending)
         stored = [
-            s
-            for s in originator_events(self, partner.id)
-            if s.event.originator_version <= base
+            corrections.Entry(row.position, self.decode(row))
+            for row in self.event_rows.of_aggregate(partner.id)
+            if row.originator_version <= base
         ]
         return [*stored, *(corrections.Entry(None, e) for e in pending)]
 
     def _void_position(self, partner: str, voided: int) -> int | None:
         """The position of the void of the event at `voided` (None while it is
         pending in a batch)."""
-        for stored in originator_events(self, partner_uuid(partner)):
-            event = stored.event
-            if isinstance(event, Voided) and event.voided_position == voided:
-                return stored.position
+        voids = topics_of(Voided)
+        for row in self.event_rows.of_aggregate(partner_uuid(partner)):
+            if row.topic in voids and self.decode(row).voided_position == voided:
+                return row.position
         return None
 
     # -- many writes in one transaction (bulk import) -------------------------

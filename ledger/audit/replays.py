@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.domain import views
+from ledger.domain.corrections import fold, voided_versions
 from ledger.domain.errors import LedgerError, NotFound
 from ledger.domain.partner import Partner, PartnerEvent, partner_uuid
 from ledger.domain.reports import (
@@ -58,11 +59,9 @@ def partner_events(app: Any, partner: str) -> list[Stored]:
 
 def full_state(app: Any, partner: str) -> Partner:
     """The partner's current state folded from every one of its events, with
-    the version checks of `mutate`, ignoring snapshots: a fresh replay."""
-    state = None
-    for stored in partner_events(app, partner):
-        state = stored.event.mutate(state)
-    return state
+    the version checks of `mutate`, ignoring snapshots: a fresh replay
+    (voided events skipped)."""
+    return fold(s.event for s in partner_events(app, partner))
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -77,7 +76,14 @@ def known(event: Any, as_of: date, known_at: datetime | None) -> bool:
     before that instant ("two times": effective date and recorded time)."""
     if event.on > as_of:
         return False
-    return known_at is None or as_utc(event.timestamp) <= known_at
+    return known_at is None or recorded_by(event, known_at)
+
+
+def recorded_by(event: Any, known_at: datetime) -> bool:
+    """Recorded at or before `known_at`. A void counts from the instant it was
+    recorded, whatever its effective date: the voided event is then as if it
+    had never happened, at every date."""
+    return as_utc(event.timestamp) <= known_at
 
 
 def check_enrolled(partner: str, first: Any, as_of: date, known_at: datetime | None):
@@ -174,10 +180,15 @@ def replay(
     known_at = as_utc(known_at) if known_at is not None else None
     events = partner_events(app, partner)
     check_enrolled(partner, events[0].event, as_of, known_at)
+    voided = voided_versions(
+        s.event for s in events if known_at is None or recorded_by(s.event, known_at)
+    )
     kept = [
         s
         for s in events
-        if isinstance(s.event, PartnerEvent) and known(s.event, as_of, known_at)
+        if isinstance(s.event, PartnerEvent)
+        and s.event.originator_version not in voided
+        and known(s.event, as_of, known_at)
     ]
     state, skipped = rebuild(kept)
     return {

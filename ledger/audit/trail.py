@@ -24,7 +24,8 @@ from ledger.audit.replays import (
     partner_events,
     replay,
 )
-from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent
+from ledger.domain.corrections import voids_by_position
+from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent, Voided
 from ledger.store.topics import topics_of
 
 __all__ = [
@@ -66,8 +67,17 @@ def event_data(event: Any) -> dict[str, Any]:
     return {k: jsonable(v) for k, v in vars(event).items() if k not in ENVELOPE}
 
 
-def history_row(partner: str, stored: Stored) -> dict[str, Any]:
+def history_row(
+    partner: str, stored: Stored, voided_by: int | None = None
+) -> dict[str, Any]:
+    """One event as `audit history` lists it; a voided event carries
+    `voided_by` (the void's position), a void `voids` and its `reason`."""
     event = stored.event
+    marks: dict[str, Any] = {}
+    if voided_by is not None:
+        marks["voided_by"] = voided_by
+    if isinstance(event, Voided):
+        marks = {"voids": event.voided_position, "reason": event.reason}
     return {
         "position": stored.position,
         "partner": partner,
@@ -78,6 +88,7 @@ def history_row(partner: str, stored: Stored) -> dict[str, Any]:
         "event": type(event).__name__,
         "request_id": event.request_id,
         "data": event_data(event),
+        **marks,
     }
 
 
@@ -100,12 +111,22 @@ def mentions(event: Any, entity: str) -> bool:
 def history(app: Any, partner: str, entity: str | None = None) -> list[dict[str, Any]]:
     """Every event of PARTNER in recorded order (one indexed query), or only
     those that concern `entity`."""
-    return [
-        history_row(partner, s)
-        for s in partner_events(app, partner)
-        if isinstance(s.event, PartnerEvent)
-        and (entity is None or mentions(s.event, entity))
-    ]
+    events = partner_events(app, partner)
+    voids = voids_by_position(events)
+    listed: set[int] = set()
+    rows = []
+    for s in events:
+        if not isinstance(s.event, PartnerEvent):
+            continue
+        if entity is None or mentions(s.event, entity) or voids_listed(s, listed):
+            listed.add(s.position)
+            rows.append(history_row(partner, s, voids.get(s.position)))
+    return rows
+
+
+def voids_listed(stored: Stored, listed: set[int]) -> bool:
+    """A void is listed with the event it voids."""
+    return isinstance(stored.event, Voided) and stored.event.voided_position in listed
 
 
 def partners(app: Any) -> dict[UUID, str]:
@@ -126,9 +147,17 @@ def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
         yield from history(app, partner)
     else:
         names = partners(app)
+        voids = {
+            app.decode(row).voided_position: row.position
+            for row in app.event_rows.with_topics(topics_of(Voided))
+        }
         for row in app.event_rows.all():
             if row.originator_id in names:
                 event = app.decode(row)
-                yield history_row(names[row.originator_id], Stored(row.position, event))
+                yield history_row(
+                    names[row.originator_id],
+                    Stored(row.position, event),
+                    voids.get(row.position),
+                )
     ok, answer = digest(app)
     yield {"digest": answer} if ok else {"digest": None, "verify": answer}

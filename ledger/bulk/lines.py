@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from ledger.domain.corrections import check_reason
 from ledger.domain.dates import parse_date
 from ledger.domain.errors import InvalidInput
 from ledger.domain.rules import BENEFIT_KINDS, OFFERS, REDEEM_MODES
@@ -92,6 +93,22 @@ def offer(value: Any) -> str:
     raise ValueError(f"{value!r} is not one of {', '.join(OFFERS)} or other:NAME")
 
 
+def position(value: Any) -> int:
+    """An event's position in the log: a JSON integer, as `audit history`
+    prints it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{value!r} is not an integer position")
+    return value
+
+
+def reason(value: Any) -> str:
+    """A void's reason, bounded as on the CLI."""
+    try:
+        return check_reason(value)
+    except InvalidInput as error:
+        raise ValueError(error.message) from None
+
+
 def choice(*allowed: str) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         if value not in allowed:
@@ -154,6 +171,7 @@ COMMANDS: dict[str, Spec] = {
     "seat reassign": spec("reassign_seat", seat=text, email=email),
     "seat release": spec("release_seat", seat=text),
     "ticket open": spec("open_ticket", benefit=text, product=text),
+    "void": spec("void", position=position, reason=reason),
 }
 COMMON = ("command", "on", "actor", "request_id")
 

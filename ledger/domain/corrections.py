@@ -156,7 +156,11 @@ def find_voidable(partner: Partner, history: Sequence[Logged], position: int) ->
 
 
 def void(
-    partner: Partner, history: Sequence[Logged], position: int, reason: str, write: Write
+    partner: Partner,
+    history: Sequence[Logged],
+    position: int,
+    reason: str,
+    write: Write,
 ) -> Voided:
     """Record that the event at `position` is void, after the checks of
     `find_voidable`. The caller folds the partner again (`fold`) to drop it."""

@@ -24,7 +24,9 @@ def project(aggregate: Any, events: Iterable[Any]) -> Any:
 
 
 class VoidingRepository(Repository):
-    def get(self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any) -> Any:
+    def get(
+        self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any
+    ) -> Any:
         # Whatever projector a caller names (the library's snapshotting passes
         # its plain one), voided events must be skipped.
         kwargs["projector_func"] = project
