@@ -9,6 +9,7 @@ A handler that finds the view inconsistent raises: the run stops there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,7 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
+from ledger.domain.corrections import voided_versions
 from ledger.domain.partner import (
     BenefitActivated,
     BenefitGranted,
@@ -30,8 +32,13 @@ from ledger.domain.partner import (
     SeatReleased,
     SeatSignedIn,
     TicketOpened,
+    Voided,
 )
 from projections.storage.rows import Rows, ViewError
+
+# The events of one aggregate up to a version (the runner reads them from the
+# store): what a void's recomputation folds again.
+History = Callable[[Any, int], list[Any]]
 
 BULK_CREDIT = "azure-bulk-credit"
 
@@ -46,9 +53,16 @@ class View:
     opened sees them: handlers read and change rows by primary key; the
     runner writes the changes back before it commits (see rows.py)."""
 
-    def __init__(self, conn: Any, rows: Rows) -> None:
+    def __init__(self, conn: Any, rows: Rows, history: History | None = None) -> None:
         self.conn = conn
         self.rows = rows
+        self.history = history
+
+    def drop_partner(self, partner: str) -> None:
+        """Delete every row of a partner, in every table of the view."""
+        for table in self.rows.tables:
+            for key in self.rows.keys_where(self.conn, table, "partner", partner):
+                self.rows.put(table, key, None)
 
     def add_partner(self, event: Enrolled) -> None:
         self.insert(
@@ -101,6 +115,7 @@ class LedgerProjection(Projection[View]):
     Every view learns which partner each aggregate is from its enrollment:
     each subclass's own dispatcher gets that handler, unless the subclass
     registers one of its own for `Enrolled` (which then calls add_partner).
+    Likewise every view recomputes a partner's rows on a void (`recompute`).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -109,6 +124,8 @@ class LedgerProjection(Projection[View]):
         dispatcher = getattr(method, "dispatcher", None)
         if dispatcher is not None and Enrolled not in dispatcher.registry:
             method.register(Enrolled, LedgerProjection._enrolled)
+        if dispatcher is not None and Voided not in dispatcher.registry:
+            method.register(Voided, LedgerProjection.recompute)
 
     def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
         self.view.add_partner(event)
@@ -116,6 +133,20 @@ class LedgerProjection(Projection[View]):
     def of(self, event: Any, **where: Any) -> dict[str, Any]:
         """Row key of something in the event's partner."""
         return {"partner": self.view.partner(event), **where}
+
+    def recompute(self, event: Voided, tracking: Tracking) -> None:
+        """A void: the partner's rows become what its events up to this one,
+        without the voided ones, give. Only this partner's rows change."""
+        if self.view.history is None:
+            raise ViewError("a void needs the partner's events, and none were given")
+        events = self.view.history(event.originator_id, event.originator_version)
+        voided = voided_versions(events)
+        self.view.drop_partner(self.view.partner(event))
+        for earlier in events:
+            if earlier.originator_version not in voided and not isinstance(
+                earlier, Voided
+            ):
+                self.process_event(earlier, tracking)
 
 
 class Entitlements(LedgerProjection):

@@ -111,7 +111,8 @@ class Runner:
         projection_class = handlers.PROJECTIONS[generation.name]
         with self.store.transaction() as conn:
             self.store.claim(conn, generation, batch[-1][1].notification_id)
-            projection = projection_class(handlers.View(conn, rows))
+            view = handlers.View(conn, rows, self.history)
+            projection = projection_class(view)
             for index, (event, tracking) in enumerate(batch):
                 if event is None or not handlers.handles(projection_class, type(event)):
                     continue
@@ -121,6 +122,14 @@ class Runner:
                     raise _HandlerFailed(index, event, tracking, error) from error
             rows.flush(conn)
         rows.position = batch[-1][1].notification_id
+
+    def history(self, originator_id: Any, version: int) -> list[Any]:
+        """The events of one aggregate up to a version (for a void)."""
+        return [
+            self.app.decode(row)
+            for row in self.app.event_rows.of_aggregate(originator_id)
+            if row.originator_version <= version
+        ]
 
     def _apply_live(self, generation: Generation, batch: Batch, rows: Rows) -> None:
         """Apply to a live generation; if a rebuild replaced it meanwhile

@@ -51,6 +51,22 @@ class Rows:
                 self.stored[table].add(key)
         return rows[key]
 
+    def keys_where(
+        self, conn: sa.Connection, table: str, column: str, value: Any
+    ) -> list[Key]:
+        """The keys of the live rows whose `column` is `value`: those in
+        memory and, unless the rows are complete, those in the table."""
+        rows = self.rows[table]
+        if not self.complete:
+            found = self.tables[table]
+            query = sa.select(found).where(found.c[column] == value)
+            for row in conn.execute(query).mappings():
+                key = self.key(table, dict(row))
+                if key not in rows:
+                    rows[key] = dict(row)
+                    self.stored[table].add(key)
+        return [k for k, r in rows.items() if r is not None and r[column] == value]
+
     def put(self, table: str, key: Key, row: dict[str, Any] | None) -> None:
         self.rows[table][key] = row
         self.dirty[table].add(key)
