@@ -33,6 +33,11 @@ def today() -> date:
     return datetime.now(tz=timezone.utc).date()
 
 
+def now() -> datetime:
+    """This instant in UTC, to the second (e.g. a calendar file's DTSTAMP)."""
+    return datetime.now(tz=timezone.utc).replace(microsecond=0)
+
+
 OUTPUT_FORMATS = ("table", "json", "csv")
 DEFAULT_DB = "sqlite:///ledger.db"
 

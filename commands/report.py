@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from commands.context import DATE, pass_context, today, within_days
+from commands.context import DATE, now, pass_context, today, within_days
 from commands.output import emit
 
 PARTNER = click.option(
@@ -112,6 +112,55 @@ def conflicts(obj, partner_id: str | None) -> None:
       ledger -o csv report conflicts --partner MPN-1
     """
     _emit(obj, lambda reports: reports.conflicts(partner_id))
+
+
+OUT = click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the file here (default: standard output).",
+)
+
+
+def _write(obj: Any, out: str | None, data: bytes, what: dict[str, Any]) -> None:
+    """The file to standard output, or to OUT with a line saying so."""
+    if out is None:
+        click.echo(data, nl=False)
+        return
+    with open(out, "wb") as file:
+        file.write(data)
+    emit(obj.output, {"file": out, **what})
+
+
+@report.command()
+@PARTNER
+@ON
+@OUT
+@pass_context
+def calendar(obj, partner_id: str | None, on: Any, out: str | None) -> None:
+    """An iCalendar (RFC 5545) file of every deadline in the partners'
+    history, past and future: each period's renewal start date (R3) and
+    renewal date (R1), each benefit's activate-by date (R2, R5 with grace),
+    each key's usable-until (R7), each subscription's end (R10) and each held
+    seat's reassignable-on date (R14). One all-day event each, judged met,
+    open or missed on the date (the partner as of that date, as `audit
+    replay` shows it), with the FAQ's remedy and an alarm the policy's
+    expiring_soon_days (in force on the date) before. UIDs stay the same
+    across runs, so calendar apps update events instead of duplicating them.
+
+    \b
+    Example:
+      ledger report calendar --partner MPN-1 --on 2021-06-01 --out mpn-1.ics
+    """
+    from commands.render_ics import calendar_ics
+    from projections import Reports
+
+    day = on or today()
+    found = Reports(obj.app).deadlines(partner_id, day)
+    alarm = obj.app.policy_on(day).expiring_soon_days
+    data = calendar_ics(found, day, alarm, now())
+    _write(obj, out, data, {"on": day.isoformat(), "deadlines": len(found)})
 
 
 COMMANDS = [report]

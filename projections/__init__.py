@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-NAMES = ("entitlements", "expiry", "seats", "conflicts")
+NAMES = ("entitlements", "expiry", "seats", "conflicts", "deadlines")
 
 __all__ = ["NAMES", "ProjectionFailed", "Reports"]
 

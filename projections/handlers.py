@@ -356,8 +356,177 @@ class Conflicts(LedgerProjection):
         return self.view.get("bulk_benefits", **key) is not None
 
 
+class Deadlines(LedgerProjection):
+    """Issue 18's dates (calendar, timeline), each with the effective date of
+    the event that set it, so that a report can answer as of any date:
+    periods (R1, R3, R4), benefits (R2, R5), keys and the subscription they
+    went into (R7, R10), and each seat's assignments (R13, R14)."""
+
+    name = "deadlines"
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Not needed by this view: only its position moves."""
+
+    @process_event.register(Enrolled)
+    def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
+        self.view.add_partner(event)
+        self._period(event)
+
+    @process_event.register(Renewed)
+    def _renewed(self, event: Renewed, tracking: Tracking) -> None:
+        """R4: the period before learns which period followed it, and when."""
+        latest = self.view.value("memberships", "latest", **self.of(event))
+        self.view.update_one(
+            "periods",
+            self.of(event, start=latest),
+            next_start=event.period_start,
+            next_on=event.on,
+        )
+        self._period(event)
+
+    def _period(self, event: Enrolled | Renewed) -> None:
+        self.view.insert(
+            "periods",
+            **self.of(event, start=event.period_start),
+            renewal_start_date=event.renewal_start_date,
+            renewal_date=event.renewal_date,
+            since=event.on,
+            next_start=None,
+            next_on=None,
+        )
+        where, latest = self.of(event), event.period_start
+        if not self.view.update("memberships", where, latest=latest):
+            self.view.insert("memberships", **where, latest=latest)
+
+    @process_event.register(BenefitGranted)
+    def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
+        self.view.insert(
+            "benefits",
+            **self.of(event, benefit=event.benefit),
+            kind=event.kind,
+            product=event.product,
+            quantity=event.quantity,
+            granted_on=event.on,
+            period_start=event.period_start,
+            benefit_expiry_date=event.benefit_expiry_date,
+            activate_by=event.activate_by,
+            activated_on=None,
+        )
+
+    @process_event.register(BenefitActivated)
+    def _activated(self, event: BenefitActivated, tracking: Tracking) -> None:
+        self.view.update_one(
+            "benefits", self.of(event, benefit=event.benefit), activated_on=event.on
+        )
+
+    @process_event.register(KeyIssued)
+    def _key_issued(self, event: KeyIssued, tracking: Tracking) -> None:
+        self.view.insert(
+            "keys",
+            **self.of(event, key=event.key),
+            benefit=event.benefit,
+            licenses=event.licenses,
+            redeemed_on=None,
+            usable_until=None,
+            subscription=None,
+            mode=None,
+            number=None,
+            sub_licenses=None,
+            sub_end=None,
+            next_redemption_on=None,
+        )
+
+    @process_event.register(KeyRedeemed)
+    def _redeemed(self, event: KeyRedeemed, tracking: Tracking) -> None:
+        """R7, R10: the key's usable-until, and the subscription as this
+        redemption left it (its n-th change); the key redeemed into it
+        before learns when it was followed."""
+        where = self.of(event, subscription=event.subscription)
+        sub = self.view.get("subscriptions", **where)
+        if sub is None:
+            number = 1
+            self.view.insert(
+                "subscriptions",
+                **where,
+                tenant=event.tenant,
+                created_on=event.on,
+                redemptions=1,
+                last_key=event.key,
+            )
+        else:
+            number = sub["redemptions"] + 1
+            self.view.update_one(
+                "keys",
+                self.of(event, key=sub["last_key"]),
+                next_redemption_on=event.on,
+            )
+            self.view.update_one(
+                "subscriptions", where, redemptions=number, last_key=event.key
+            )
+        self.view.update_one(
+            "keys",
+            self.of(event, key=event.key),
+            redeemed_on=event.on,
+            usable_until=event.usable_until,
+            subscription=event.subscription,
+            mode=event.mode,
+            number=number,
+            sub_licenses=event.licenses,
+            sub_end=event.subscription_end,
+        )
+
+    @process_event.register(SeatAssigned)
+    def _seat_taken(self, event: SeatAssigned, tracking: Tracking) -> None:
+        """R14: every assignment (a reassignment too, SeatReassigned being a
+        SeatAssigned) starts a new one; the one before ends that day."""
+        where = self.of(event, seat=event.seat)
+        seat = self.view.get("seats", **where)
+        number = 1 if seat is None else seat["assignments"] + 1
+        if seat is None:
+            self.view.insert(
+                "seats", **where, benefit=seat_benefit(event.seat), assignments=1
+            )
+        else:
+            self._end_assignment(event, seat["assignments"])
+            self.view.update_one("seats", where, assignments=number)
+        self.view.insert(
+            "assignments",
+            **where,
+            number=number,
+            assigned_on=event.on,
+            reassignable_on=event.reassignable_on,
+            signed_in_on=None,
+            ended_on=None,
+        )
+
+    @process_event.register(SeatSignedIn)
+    def _signed_in(self, event: SeatSignedIn, tracking: Tracking) -> None:
+        """R13: the seat's user signed in."""
+        number = self._assignments(event)
+        where = self.of(event, seat=event.seat, number=number)
+        self.view.update_one("assignments", where, signed_in_on=event.on)
+
+    @process_event.register(SeatReleased)
+    def _seat_freed(self, event: SeatReleased, tracking: Tracking) -> None:
+        self._end_assignment(event, self._assignments(event))
+
+    def _assignments(self, event: Any) -> int:
+        count = self.view.value(
+            "seats", "assignments", **self.of(event, seat=event.seat)
+        )
+        if count is None:
+            raise ViewError(f"seat {event.seat} was never assigned")
+        return count
+
+    def _end_assignment(self, event: Any, number: int) -> None:
+        where = self.of(event, seat=event.seat, number=number)
+        if self.view.value("assignments", "ended_on", **where) is None:
+            self.view.update_one("assignments", where, ended_on=event.on)
+
+
 PROJECTIONS: dict[str, type[LedgerProjection]] = {
-    cls.name: cls for cls in (Entitlements, Expiry, Seats, Conflicts)
+    cls.name: cls for cls in (Entitlements, Expiry, Seats, Conflicts, Deadlines)
 }
 
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from ledger.domain.deadlines import Deadline, PartnerDates, deadlines
 from ledger.domain.errors import NotFound
 from ledger.domain.partner import partner_uuid
 from projections import NAMES
 from projections.runner import Progress, Runner
-from projections.storage import queries
+from projections.storage import calendar, queries
 from projections.storage.control import Store
 
 Rows = list[dict[str, Any]]
+T = TypeVar("T")
 
 
 class Reports:
@@ -93,6 +95,21 @@ class Reports:
     def conflicts(self, partner: str | None = None) -> Rows:
         return self._report("conflicts", partner, queries.conflict_rows)
 
+    def dates(self, partner: str | None, on: date) -> list[PartnerDates]:
+        """Each partner's dated facts as of `on` (calendar and timeline)."""
+        self.catch_up()
+        found = self._read(
+            "deadlines",
+            lambda conn, tables: calendar.partner_dates(conn, tables, partner, on),
+        )
+        if not found:
+            self.check_partner(partner)
+        return found
+
+    def deadlines(self, partner: str | None, on: date) -> list[Deadline]:
+        """Every deadline of the partner (all if None) judged on `on`."""
+        return [d for found in self.dates(partner, on) for d in deadlines(found)]
+
     def _report(
         self, name: str, partner: str | None, query: Callable[..., Rows], *args: Any
     ) -> Rows:
@@ -112,7 +129,7 @@ class Reports:
         ):
             raise NotFound("partner", partner)
 
-    def _read(self, name: str, query: Callable[[Any, Any], Rows]) -> Rows:
+    def _read(self, name: str, query: Callable[[Any, Any], list[T]]) -> list[T]:
         """Read the live generation (remembered between reports); if a
         rebuild replaced it (its tables are gone), read the new one."""
         while True:

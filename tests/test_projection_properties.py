@@ -1,7 +1,8 @@
 """Property: for random valid command histories over two partners, the
 projections caught up incrementally (in random chunks, at random moments)
 equal a rebuild from scratch and equal ledger/reports.py's reference rows
-computed from the partners' aggregates, on SQLite and on PostgreSQL."""
+computed from the partners' aggregates (and the calendar's dated facts equal
+those of a replay as of the same date), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
+from ledger.domain.deadlines import partner_dates
 from ledger.domain.errors import LedgerError, NotFound
 from ledger.domain.partner import Partner
 from projections import Reports
 from tests.conftest import ACTOR, Clock, pg_schema_url
+from tests.test_calendar import replayed
 from tests.test_projections import projected_rows, reference_rows
 
 START = date(2020, 1, 1)
@@ -268,13 +271,20 @@ def test_incremental_projections_equal_a_rebuild_and_the_reference(
             incremental = [
                 projected_rows(reports, day, within) for day, within in dates
             ]
+            dated = [reports.dates(None, day) for day, _ in dates]
             reports.rebuild()
             assert [projected_rows(reports, day, within) for day, within in dates] == (
                 incremental
             )
+            assert [reports.dates(None, day) for day, _ in dates] == dated
             partners = enrolled(app)
             assert incremental == [
                 reference_rows(app, partners, day, within) for day, within in dates
+            ]
+            # issue 18: the calendar's facts as of each date equal a replay's
+            assert dated == [
+                [partner_dates(replayed(app, p, day), day) for p in partners]
+                for day, _ in dates
             ]
         finally:
             app.close()

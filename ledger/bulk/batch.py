@@ -107,5 +107,3 @@ class Batch:
             request = app.decode(row).mutate(None)
             self.stored[request.id] = request
         self.absent = wanted - self.stored.keys()
-
-

@@ -223,9 +223,7 @@ class EventRows:
         table = self.table
         name = table.name if table.schema is None else f"{table.schema}.{table.name}"
         try:
-            with cursor.copy(
-                f"COPY {name} ({', '.join(columns)}) FROM STDIN"
-            ) as copy:
+            with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row([row[c] for c in columns])
         except psycopg.IntegrityError as error:

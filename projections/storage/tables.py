@@ -48,6 +48,14 @@ def _day(name: str, nullable: bool = False, index: bool = False) -> sa.Column:
     return sa.Column(name, sa.Date, nullable=nullable, index=index)
 
 
+def _number(name: str) -> sa.Column:
+    return sa.Column(name, sa.Integer, primary_key=True, autoincrement=False)
+
+
+def _maybe(name: str) -> sa.Column:
+    return sa.Column(name, sa.String, nullable=True)
+
+
 Columns = Callable[[], list[sa.Column]]
 
 LAYOUTS: dict[str, dict[str, Columns]] = {
@@ -87,6 +95,69 @@ LAYOUTS: dict[str, dict[str, Columns]] = {
         "offers": lambda: [_key("partner"), _key("user"), _key("offer")],
         "seats": lambda: [_key("partner"), _key("seat"), _text("user")],
         "bulk_benefits": lambda: [_key("partner"), _key("benefit")],
+    },
+    # The dates of issue 18's calendar and timeline, kept with the effective
+    # date of each fact so that a report can answer as of any date.
+    "deadlines": {
+        "periods": lambda: [
+            _key("partner"),
+            sa.Column("start", sa.Date, primary_key=True),
+            _day("renewal_start_date"),
+            _day("renewal_date"),
+            _day("since"),
+            _day("next_start", nullable=True),
+            _day("next_on", nullable=True),
+        ],
+        "memberships": lambda: [_key("partner"), _day("latest")],
+        "benefits": lambda: [
+            _key("partner"),
+            _key("benefit"),
+            _text("kind"),
+            _text("product"),
+            _count("quantity"),
+            _day("granted_on"),
+            _day("period_start"),
+            _day("benefit_expiry_date"),
+            _day("activate_by"),
+            _day("activated_on", nullable=True),
+        ],
+        "keys": lambda: [
+            _key("partner"),
+            _key("key"),
+            _text("benefit"),
+            _count("licenses"),
+            _day("redeemed_on", nullable=True),
+            _day("usable_until", nullable=True),
+            _maybe("subscription"),
+            _maybe("mode"),
+            sa.Column("number", sa.Integer, nullable=True),
+            sa.Column("sub_licenses", sa.Integer, nullable=True),
+            _day("sub_end", nullable=True),
+            _day("next_redemption_on", nullable=True),
+        ],
+        "subscriptions": lambda: [
+            _key("partner"),
+            _key("subscription"),
+            _text("tenant"),
+            _day("created_on"),
+            _count("redemptions"),
+            _text("last_key"),
+        ],
+        "seats": lambda: [
+            _key("partner"),
+            _key("seat"),
+            _text("benefit"),
+            _count("assignments"),
+        ],
+        "assignments": lambda: [
+            _key("partner"),
+            _key("seat"),
+            _number("number"),
+            _day("assigned_on"),
+            _day("reassignable_on"),
+            _day("signed_in_on", nullable=True),
+            _day("ended_on", nullable=True),
+        ],
     },
 }
 
