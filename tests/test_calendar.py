@@ -169,6 +169,7 @@ def test_a_reassigned_seat_keeps_its_uid_and_moves_its_date(demo):
 
 
 def test_the_alarm_follows_the_policy_in_force_on_the_date(demo):
+    assert demo("init", "--admin", ACTOR, actor=None).exit_code == 0
     assert demo("policy", "set", "expiring_soon_days", "14", "--on",
                 "2021-03-01").exit_code == 0  # fmt: skip
 
