@@ -109,8 +109,10 @@ class View:
         return None if row is None else row[column]
 
 
-class LedgerProjection(Projection[View]):
-    """A projection of the Ledger application's events into a View.
+class LedgerProjection(Projection[Any]):
+    """A projection of the Ledger application's events into a View (the
+    library types a projection's view as its tracking recorder; ours is the
+    View above, which the runner pairs with the tracking position).
 
     Every view learns which partner each aggregate is from its enrollment:
     each subclass's own dispatcher gets that handler, unless the subclass
@@ -118,11 +120,17 @@ class LedgerProjection(Projection[View]):
     Likewise every view recomputes a partner's rows on a void (`recompute`).
     """
 
+    view: View
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         method = cls.__dict__.get("process_event")
         dispatcher = getattr(method, "dispatcher", None)
-        if dispatcher is not None and Enrolled not in dispatcher.registry:
+        if (
+            method is not None
+            and dispatcher is not None
+            and (Enrolled not in dispatcher.registry)
+        ):
             method.register(Enrolled, LedgerProjection._enrolled)
         if dispatcher is not None and Voided not in dispatcher.registry:
             method.register(Voided, LedgerProjection.recompute)

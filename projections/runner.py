@@ -114,7 +114,9 @@ class Runner:
             view = handlers.View(conn, rows, self.history)
             projection = projection_class(view)
             for index, (event, tracking) in enumerate(batch):
-                if event is None or not handlers.handles(projection_class, type(event)):
+                if event is None or not handlers.handles(
+                    projection_class, event.__class__
+                ):
                     continue
                 try:
                     projection.process_event(event, tracking)
@@ -158,7 +160,8 @@ class Runner:
     ) -> int:
         """Page notifications after the lowest position until none is left;
         return how many events were read and applied."""
-        applied, cache = 0, {}  # the rows of each generation, across pages
+        applied = 0
+        cache: dict[tuple[str, int], Rows] = {}  # each generation's rows, across pages
         while True:
             current = generations()
             page = self.notifications(min(g.position for g in current))

@@ -310,11 +310,12 @@ def verify(
         if walk.problems:
             return False, failure(walk)
         return True, {"ok": True, **head_of(walk), **summary}
-    given = {"position": position, "sha256": (sha256 or "").lower()}
+    kept = (sha256 or "").lower()
+    given = {"position": position, "sha256": kept}
     at = walk.at_position or 0
-    matches = at == position and (walk.at_hash or GENESIS).hex() == given["sha256"]
+    matches = at == position and (walk.at_hash or GENESIS).hex() == kept
     if not matches and not any(p.position <= position for p in walk.problems):
-        walk.add(_digest_mismatch(walk, position, given["sha256"]))
+        walk.add(_digest_mismatch(walk, position, kept))
     if walk.problems or not matches:
         return False, failure(walk, {"digest": given, "digest_matches": matches})
     return True, {

@@ -380,7 +380,10 @@ class SeatAssigned(PartnerEvent):
 class SeatReassigned(SeatAssigned):
     from_user: str
 
-    requires = (("seats", "seat"), ("users", "user"))
+    requires: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("seats", "seat"),
+        ("users", "user"),
+    )
 
 
 class SeatSignedIn(PartnerEvent):

@@ -3,6 +3,7 @@ records of ledger.domain.state are transcoded explicitly, everything else is JSO
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from typing import Any
@@ -44,7 +45,7 @@ def _record(data: dict[str, Any]) -> Any:
     return RECORDS[data["class"]](**values)
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any], Any]] = {
     "date": date.fromisoformat,
     "datetime": datetime.fromisoformat,
     "record": _record,

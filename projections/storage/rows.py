@@ -96,7 +96,7 @@ class Rows:
                 [{f"k_{n}": row[n] for n in names} for row in gone],
             )
         rows = self.rows[table]
-        live = [rows[key] for key in dirty if rows[key] is not None]
+        live = [row for key in dirty if (row := rows[key]) is not None]
         if live:
             conn.execute(sa.insert(found), live)
         for key in dirty:
