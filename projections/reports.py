@@ -69,14 +69,18 @@ class Reports:
         )
 
     def status(self) -> Rows:
-        """Per projection: its position, the head of the event store, the lag."""
+        """Per projection: its position, the head of the event store, the lag,
+        and `stuck`: the event it failed on (position, partner, event type and
+        message) while its position is still before that event, else None."""
         head = self.runner.head()
+        failures = self.store.failures()
         return [
             {
                 "name": g.name,
                 "position": g.position,
                 "head": head,
                 "lag": self.runner.lag(g.position),
+                "stuck": _stuck(failures.get(g.name), g),
             }
             for g in self.store.live()
         ]
@@ -139,3 +143,17 @@ class Reports:
                 self._live[name] = generation
                 return found
             self._live[name] = self.store.live_generation(name)
+
+
+def _stuck(failure: dict[str, Any] | None, generation: Any) -> dict[str, Any] | None:
+    """A recorded failure, if it still holds this live generation back."""
+    if failure is None or failure["generation"] != generation.generation:
+        return None
+    if failure["event_position"] <= generation.position:
+        return None
+    return {
+        "position": failure["event_position"],
+        "partner": failure["partner"],
+        "event": failure["event"],
+        "message": failure["message"],
+    }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +23,7 @@ from eventsourcing.utils import resolve_topic
 
 from ledger.domain.errors import LedgerError
 from projections import handlers
-from projections.storage import DatabaseError, tables_of
+from projections.storage import DATA_ERRORS, DatabaseError, tables_of
 from projections.storage.control import Generation, Moved, Store
 from projections.storage.rows import Rows
 
@@ -31,8 +32,11 @@ Progress = Callable[[int], Any]
 
 
 class ProjectionFailed(LedgerError):
-    """A handler raised: the run stopped before the event it failed on."""
+    """A handler (or the write of its rows) raised: the projection is stuck
+    just before the event it failed on. Names the projection, the event's
+    position, its partner and its type (rule `projection`, exit 1)."""
 
+    rule = "projection"
     code = "projection-failed"
 
     def __init__(
@@ -42,16 +46,39 @@ class ProjectionFailed(LedgerError):
         tracking: Tracking,
         position: int,
         error: BaseException,
+        partner: str | None = None,
     ) -> None:
-        super().__init__(
-            f"projection {name} failed on event {tracking.notification_id} "
-            f"({type(event).__name__}): {type(error).__name__}: {error}; its "
-            f"position stays at {position}; fix the cause, then run "
-            f"`ledger projections rebuild {name}` or the report again"
-        )
         self.name = name
         self.notification_id = tracking.notification_id
         self.position = position
+        self.partner = partner
+        self.event = type(event).__name__
+        of = f" of partner {partner}" if partner else ""
+        super().__init__(
+            f"projection {name} is stuck on the event at position "
+            f"{self.notification_id} ({self.event}{of}): "
+            f"{type(error).__name__}: {error}; its position stays at {position} "
+            "and its reports can't be brought up to date. Fix the cause, then run "
+            f"`ledger projections rebuild {name}` or the report again"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **super().as_dict(),
+            "projection": self.name,
+            "position": self.notification_id,
+            "partner": self.partner,
+            "event": self.event,
+        }
+
+    def record(self) -> dict[str, Any]:
+        """What `projections status` shows of it."""
+        return {
+            "event_position": self.notification_id,
+            "partner": self.partner,
+            "event": self.event,
+            "message": self.message,
+        }
 
 
 class _HandlerFailed(Exception):
@@ -89,12 +116,52 @@ class Runner:
         except _HandlerFailed as failed:
             rows.forget()
             position = self._apply_before(generation, batch[: failed.index], rows)
-            raise ProjectionFailed(
-                generation.name, failed.event, failed.tracking, position, failed.error
-            ) from failed.error
+            raise self._failed(generation, failed, position) from failed.error
+        except Moved:
+            rows.forget()
+            raise
+        except DATA_ERRORS as error:
+            # Writing the page's rows failed (e.g. a value the column can't
+            # hold): apply the events one by one to find the one it is.
+            rows.forget()
+            if len(batch) == 1:
+                failed = _HandlerFailed(0, batch[0][0], batch[0][1], error)
+                raise self._failed(generation, failed, generation.position) from error
+            for single in batch:
+                self.apply(generation, [single], rows)
+                generation = replace(generation, position=single[1].notification_id)
         except BaseException:
             rows.forget()
             raise
+
+    def _failed(
+        self, generation: Generation, failed: _HandlerFailed, position: int
+    ) -> ProjectionFailed:
+        """The error for a failed event, remembered for `projections status`."""
+        error = ProjectionFailed(
+            generation.name,
+            failed.event,
+            failed.tracking,
+            position,
+            failed.error,
+            self._partner_of(failed.event),
+        )
+        self.store.record_failure(generation, error.record())
+        return error
+
+    def _partner_of(self, event: Any) -> str | None:
+        """The partner an event belongs to: its own field, or its aggregate's
+        enrollment (the first event), read only when something failed."""
+        partner = getattr(event, "partner", None)
+        if partner is not None:
+            return str(partner)
+        originator = getattr(event, "originator_id", None)
+        if originator is None:
+            return None
+        for row in self.app.event_rows.first_versions([originator]):
+            first = self.app.mapper.to_domain_event(row.stored())
+            return getattr(first, "partner", None)
+        return None
 
     def _apply_before(self, generation: Generation, done: Batch, rows: Rows) -> int:
         """Apply the events before a failing one; return the new position."""

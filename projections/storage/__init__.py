@@ -12,6 +12,16 @@ import sqlalchemy as sa
 from projections.storage.tables import define
 
 DatabaseError = sa.exc.DBAPIError
+# A page's rows that the database refuses for what they hold (a number too
+# large for its column, a value of the wrong type), as opposed to a lost
+# connection or a lock: the runner then looks for the event they came from.
+DATA_ERRORS = (
+    sa.exc.DataError,
+    sa.exc.IntegrityError,
+    OverflowError,
+    ValueError,
+    TypeError,
+)
 
 
 @lru_cache(maxsize=64)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from projections import NAMES
 from projections.storage import tables_of
-from projections.storage.tables import CONTROL, LIVE, TRACKING, define
+from projections.storage.tables import CONTROL, FAILURES, LIVE, TRACKING, define
 
 
 class Moved(Exception):
@@ -127,6 +127,23 @@ class Store:
         )
         if conn.execute(query).rowcount != 1:
             raise Moved(generation.name)
+
+    def record_failure(self, generation: Generation, failure: dict[str, Any]) -> None:
+        """Remember the event a generation is stuck on (one per projection)."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(FAILURES).where(FAILURES.c.name == generation.name))
+            conn.execute(
+                sa.insert(FAILURES).values(
+                    name=generation.name, generation=generation.generation, **failure
+                )
+            )
+
+    def failures(self) -> dict[str, dict[str, Any]]:
+        """The recorded failure of each projection, with the generation it
+        happened in and the event's position."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(FAILURES)).mappings().all()
+        return {row["name"]: dict(row) for row in rows}
 
     def flip(self, generations: list[Generation]) -> None:
         """Point readers at these generations, all in one transaction, then
