@@ -146,7 +146,7 @@ LAYOUTS: dict[str, dict[str, Columns]] = {
             _maybe("subscription"),
             _maybe("mode"),
             sa.Column("number", sa.Integer, nullable=True),
-            sa.Column("sub_licenses", sa.Integer, nullable=True),
+            sa.Column("sub_licenses", sa.BigInteger, nullable=True),
             _day("sub_end", nullable=True),
             _day("next_redemption_on", nullable=True),
         ],
