@@ -99,7 +99,8 @@ def history(obj, partner_id: str, entity: str | None) -> None:
 
     Each row has `position` (the event's global position in the log),
     `recorded_at` (when the ledger recorded it), `effective_on` (its business
-    date), `actor`, `event`, `request_id` and `data` (the event's own fields).
+    date), `actor`, `login_role` (the PostgreSQL login role that recorded it;
+    empty on SQLite), `event`, `request_id` and `data` (the event's own fields).
 
     \b
     Example:
@@ -260,6 +261,12 @@ def verify(obj, position: int | None, sha256: str | None) -> None:
     inserted, undecodable, version-sequence or digest-mismatch), `message`
     and the `problems` found. With a digest, `digest_matches` says whether
     the log up to N is the one digested (a break after N fails too).
+
+    Every answer also says `identity`: "database" when the actor of a write
+    is the e-mail bound to its PostgreSQL login role (`ledger db setup`
+    ran), "self-declared" when it is whatever --actor said; and
+    `append_only`: whether the database's trigger refuses UPDATE, DELETE and
+    TRUNCATE on the event tables (false on SQLite).
 
     \b
     Example:

@@ -67,13 +67,6 @@ class Context:
             self._app = Ledger(self.db)
         return self._app
 
-    def require_actor(self) -> str:
-        if not self.actor:
-            raise click.UsageError(
-                "this write needs an actor: pass --actor EMAIL or set LEDGER_ACTOR"
-            )
-        return self.actor
-
     def close(self) -> None:
         if self._app is not None:
             self._app.close()
@@ -172,7 +165,9 @@ def on_option(
 
 def write_options(func: Callable) -> Callable:
     """--on and --request-id, and the actor, for every write. The wrapped
-    command receives `write` = dict(on=..., actor=..., request_id=...)."""
+    command receives `write` = dict(on=..., actor=..., request_id=...); the
+    application decides the actor (--actor, or on a PostgreSQL ledger set up
+    for a team, the e-mail bound to the login role)."""
 
     @on_option()
     @click.option(
@@ -188,7 +183,7 @@ def write_options(func: Callable) -> Callable:
         ctx = click.get_current_context().ensure_object(Context)
         write = {
             "on": on or today(),
-            "actor": ctx.require_actor(),
+            "actor": ctx.actor,
             "request_id": request_id,
         }
         return func(*args, write=write, **kwargs)

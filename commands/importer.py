@@ -65,8 +65,9 @@ def import_command(
     from ledger.bulk.importer import Options, check_file, import_file
 
     source = ImportFile(file, file_format(file, fmt))
-    options = Options(obj.actor, dry_run, keep_going, batch_size)
-    total = check_file(source, obj.actor)
+    actor = obj.app.team.default_actor(obj.actor)
+    options = Options(actor, dry_run, keep_going, batch_size)
+    total = check_file(source, actor)
     if sys.stderr.isatty():
         with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
             report = import_file(obj.app, source, options, bar.update, total)

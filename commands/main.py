@@ -24,6 +24,7 @@ from commands import (
     audit,
     benefit,
     completion,
+    db,
     demo,
     importer,
     key,
@@ -216,6 +217,7 @@ for module in (
     report,
     projections,
     completion,
+    db,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

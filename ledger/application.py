@@ -56,6 +56,7 @@ from ledger.domain.write import Write
 from ledger.store.app import StoredApplication
 from ledger.store.repository import VoidingRepository
 from ledger.store.topics import topics_of
+from ledger.team import Team
 
 Clock = Callable[[], datetime]
 Decision = Callable[[Partner, Write], dict[str, Any]]
@@ -81,6 +82,11 @@ class Ledger(StoredApplication):
         self.policy = policy
         self.pending: Batch | None = None
         super().__init__(url)
+        self.team = Team.of(self)  # who writes: --actor, or the database's login
+
+    def close(self) -> None:
+        self.team.close()
+        super().close()
 
     @property
     def bulk_writes(self) -> bool:  # type: ignore[override]
@@ -194,7 +200,12 @@ class Ledger(StoredApplication):
     ) -> dict[str, Any]:
         """Name the first ledger admin (idempotent for an admin of the ledger)."""
         return self._ledger_write(
-            "ledger init", admin, on, actor or admin, request_id, init_ledger
+            "ledger init",
+            admin,
+            on,
+            self.team.default_actor(actor) or admin,
+            request_id,
+            init_ledger,
         )
 
     def grant_ledger_admin(
@@ -622,9 +633,15 @@ class Ledger(StoredApplication):
 
     # -- the write pipeline ----------------------------------------------------
 
-    def _write(self, actor: str, on: date, request_id: str | None) -> Write:
+    def _write(self, actor: str | None, on: date, request_id: str | None) -> Write:
+        """The write's envelope; its actor is the one the team decides
+        (self-declared, or the e-mail bound to the PostgreSQL login role)."""
         return Write(
-            actor=actor, on=on, recorded_at=self.clock(), request_id=request_id
+            actor=self.team.actor(actor),
+            on=on,
+            recorded_at=self.clock(),
+            request_id=request_id,
+            login_role=self.team.login_role,
         )
 
     def _decide(
@@ -645,7 +662,7 @@ class Ledger(StoredApplication):
         if repeated is not None:
             return repeated
         loaded = self.load(partner)
-        membership.check_admin(loaded, actor, write.on)
+        membership.check_admin(loaded, write.actor, write.on)
         answer = decide(loaded, write)
         return self._save(loaded, write, args, answer)
 

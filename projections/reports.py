@@ -29,7 +29,9 @@ T = TypeVar("T")
 class Reports:
     def __init__(self, app: Any, page_size: int = 1000) -> None:
         self.app = app
-        self.store = Store(app.event_rows.engine)
+        # Read models are maintained through the team's engine: on a ledger
+        # set up for a team it acts as the reader group, which owns them.
+        self.store = Store(app.team.read_model_engine())
         self.store.ensure()
         self.runner = Runner(app, self.store, page_size)
         self._live: dict[str, int] = {}

@@ -102,7 +102,8 @@ def rows(app: Any, after: int | None = None) -> Iterator[Row]:
 
 
 def chain_table(app: Any) -> ChainTable:
-    return ChainTable(app.event_rows.engine)
+    """The chain table is maintained like the read models (ledger/team.py)."""
+    return ChainTable(app.team.read_model_engine())
 
 
 # -- walking -------------------------------------------------------------------

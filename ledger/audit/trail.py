@@ -4,7 +4,7 @@ whether the read models agree with the log, and whether the log was altered.
 Everything here reads the event store itself, never a projection:
 
 - `history`: a partner's events in order, each with its global position,
-  recorded time, effective date, actor, request id and data;
+  recorded time, effective date, actor, login role, request id and data;
 - `replay` (ledger/replay.py): a partner's state as of a date;
 - `digest` / `verify` (ledger/chain.py): the tamper-evident hash chain;
 - `export`: the trail as JSON-ready rows, for JSON Lines.
@@ -17,7 +17,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.audit.chain import digest, verify
+from ledger.audit import chain
+from ledger.audit.chain import digest
 from ledger.audit.replays import (
     NotEnrolledAsOf,
     Stored,
@@ -47,6 +48,7 @@ ENVELOPE = (
     "on",
     "actor",
     "request_id",
+    "login_role",
 )
 
 
@@ -85,6 +87,7 @@ def history_row(
         "recorded_at": event.timestamp.isoformat(),
         "effective_on": event.on.isoformat(),
         "actor": event.actor,
+        "login_role": event.login_role,
         "event": type(event).__name__,
         "request_id": event.request_id,
         "data": event_data(event),
@@ -161,3 +164,13 @@ def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
                 )
     ok, answer = digest(app)
     yield {"digest": answer} if ok else {"digest": None, "verify": answer}
+
+
+def verify(
+    app: Any, position: int | None = None, sha256: str | None = None
+) -> tuple[bool, dict[str, Any]]:
+    """The chain's verdict (ledger/audit/chain.py), with who the ledger
+    trusts for actors (`identity`: "database" or "self-declared") and
+    whether the database refuses edits of the log (`append_only`)."""
+    ok, answer = chain.verify(app, position, sha256)
+    return ok, {**answer, **app.team.protection()}

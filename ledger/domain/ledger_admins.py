@@ -5,6 +5,7 @@ effective time like partner admins (ledger.domain.admins)."""
 
 from __future__ import annotations
 
+from dataclasses import field
 from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
@@ -46,6 +47,8 @@ class LedgerAdminEvent(Aggregate.Event):
     actor: str
     request_id: str | None
     email: str
+    # As PartnerEvent.login_role: None for events recorded before it existed.
+    login_role: str | None = field(default=None, kw_only=True)
 
 
 class LedgerInitialized(Aggregate.Created, LedgerAdminEvent):

@@ -11,6 +11,7 @@ at every replay, so it never checks, reads the clock or does I/O.
 
 from __future__ import annotations
 
+from dataclasses import field
 from datetime import date
 from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -121,6 +122,9 @@ class PartnerEvent(Aggregate.Event):
     on: date
     actor: str
     request_id: str | None
+    # The PostgreSQL login role that recorded the event. Keyword-only with a
+    # default, so events recorded before it existed still load (as None).
+    login_role: str | None = field(default=None, kw_only=True)
 
     entity_fields: ClassVar[tuple[str, ...]] = ()
     scope: ClassVar[str] = ""

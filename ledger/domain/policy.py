@@ -9,7 +9,7 @@ force when the event happened.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
@@ -57,6 +57,8 @@ class PolicyChanged(Aggregate.Event):
     request_id: str | None
     name: str
     days: int
+    # As PartnerEvent.login_role: None for changes recorded before it existed.
+    login_role: str | None = field(default=None, kw_only=True)
 
     def apply(self, aggregate: Any) -> None:
         aggregate.changes.append((self.on, self.name, self.days))

@@ -10,6 +10,7 @@ readers use). Only dates are stored: nothing that depends on "today".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -198,3 +199,12 @@ def define(projection: str, generation: int) -> dict[str, sa.Table]:
         table: sa.Table(table_name(projection, table, generation), metadata, *columns())
         for table, columns in layout.items()
     }
+
+
+def is_read_model_table(name: str) -> bool:
+    """Whether a table of the ledger's database belongs to the projections
+    (a generation's table or a control table): `ledger db setup` hands
+    these to the reader group."""
+    return (
+        name in CONTROL.tables or re.fullmatch(r"proj_[a-z_]+_g\d+", name) is not None
+    )

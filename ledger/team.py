@@ -1,0 +1,187 @@
+"""A ledger shared by a team on PostgreSQL: who a connection is, and the use
+cases of `ledger db` (setup, readers, operators), which only the database's
+owner may run.
+
+`Team` asks the store (ledger/store/identity.py, ledger/store/roles.py) and
+decides; the write pipeline asks it for the actor of each write.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from ledger.domain.identity import Identity, actor_of_write, default_actor
+from ledger.store import identity as store_identity
+from ledger.store import roles
+from ledger.store.chain_table import CHAIN_TABLE
+from ledger.store.roles import EventTables, Facts
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def bound_email(email: str) -> str:
+    """The e-mail a login role writes as: valid, stored lower-cased."""
+    cleaned = email.strip().lower()
+    if not EMAIL.fullmatch(cleaned):
+        raise InvalidInput(f"{email!r} is not a valid e-mail address")
+    return cleaned
+
+
+class Team:
+    def __init__(self, engine: sa.Engine, tables: EventTables) -> None:
+        self.engine = engine
+        self.tables = tables
+        self._identity: Identity | None = None
+        self._read_models: sa.Engine | None = None
+
+    @classmethod
+    def of(cls, app: Any) -> Team:
+        """The team of an eventsourcing application's event store."""
+        return cls(*store_identity.event_tables(app))
+
+    # -- who writes --------------------------------------------------------------
+
+    def identity(self) -> Identity:
+        """Who this connection is (asked once per application)."""
+        if self._identity is None:
+            self._identity = store_identity.who_is(self.engine)
+        return self._identity
+
+    def actor(self, declared: str | None) -> str:
+        """The actor of a write (see ledger.domain.identity.actor_of_write)."""
+        return actor_of_write(self.identity(), declared)
+
+    def default_actor(self, declared: str | None) -> str | None:
+        return default_actor(self.identity(), declared)
+
+    @property
+    def login_role(self) -> str | None:
+        return self.identity().role
+
+    def read_model_engine(self) -> sa.Engine:
+        """The engine for the read models and the chain table."""
+        if self._read_models is None:
+            self._read_models = store_identity.read_model_engine(
+                self.engine, self.identity()
+            )
+        return self._read_models
+
+    def protection(self) -> dict[str, Any]:
+        """`{"identity": "database"|"self-declared", "append_only": bool}`."""
+        return store_identity.protection(self.engine, self.tables)
+
+    def close(self) -> None:
+        if self._read_models is not None and self._read_models is not self.engine:
+            self._read_models.dispose()
+        self._read_models = None
+
+    # -- ledger db ... (owner only) ------------------------------------------------
+
+    def setup(
+        self, owner_email: str | None, read_models: Callable[[str], bool]
+    ) -> dict[str, Any]:
+        """Groups, privileges, bindings, the append-only trigger; the read
+        models (tables for which `read_models` says yes, and the chain
+        table) handed to the reader group. Idempotent."""
+        email = bound_email(owner_email) if owner_email is not None else None
+        with self._owner() as (conn, facts):
+            adopted = [
+                t for t in roles.tables(conn) if read_models(t) or t == CHAIN_TABLE
+            ]
+            roles.setup(conn, self.tables, adopted, email)
+            protected = roles.append_only(conn, self.tables)
+            owner_binding = [
+                b["email"]
+                for b in roles.bindings(conn, self.tables)
+                if b["role"] == facts.role
+            ]
+        self._identity = None
+        return {
+            "database": facts.database,
+            "schema": facts.schema,
+            "owner": facts.role,
+            "owner_email": owner_binding[0] if owner_binding else None,
+            "reader_role": facts.groups.reader,
+            "operator_role": facts.groups.operator,
+            "identity": "database",
+            "append_only": protected,
+        }
+
+    def add_reader(self, role: str) -> dict[str, Any]:
+        with self._owner(ready=True) as (conn, facts):
+            self._check_role(conn, role)
+            roles.grant(conn, facts.groups.reader, role)
+        return {"role": role, "reader": True, "group": facts.groups.reader}
+
+    def remove_reader(self, role: str) -> dict[str, Any]:
+        with self._owner(ready=True) as (conn, facts):
+            self._check_role(conn, role)
+            roles.revoke(conn, facts.groups.reader, role)
+            still = roles.is_member(conn, role, facts.groups.reader)
+        answer = {"role": role, "reader": still, "group": facts.groups.reader}
+        if still:
+            answer["note"] = (
+                f"{role} still reads as an operator or through another group: "
+                "`ledger db operator remove` it too"
+            )
+        return answer
+
+    def add_operator(self, role: str, email: str) -> dict[str, Any]:
+        address = bound_email(email)
+        with self._owner(ready=True) as (conn, facts):
+            self._check_role(conn, role)
+            roles.grant(conn, facts.groups.operator, role)
+            roles.bind(conn, role, address)
+        return {"role": role, "email": address, "group": facts.groups.operator}
+
+    def remove_operator(self, role: str) -> dict[str, Any]:
+        with self._owner(ready=True) as (conn, facts):
+            self._check_role(conn, role)
+            roles.revoke(conn, facts.groups.operator, role)
+            roles.unbind(conn, role)
+        return {"role": role, "email": None, "group": facts.groups.operator}
+
+    def operators(self) -> list[dict[str, Any]]:
+        with self._owner(ready=True) as (conn, _facts):
+            return roles.bindings(conn, self.tables)
+
+    # -- checks --------------------------------------------------------------------
+
+    @contextmanager
+    def _owner(self, ready: bool = False) -> Iterator[tuple[sa.Connection, Facts]]:
+        """A transaction on the owner's connection, or refuse (rule admin)."""
+        if not store_identity.is_postgresql(self.engine):
+            raise InvalidInput(
+                "`ledger db` manages PostgreSQL roles; this ledger is on "
+                f"{self.engine.dialect.name}, whose file is protected by its file "
+                "permissions, not by the ledger"
+            )
+        with self.engine.begin() as conn:
+            facts = roles.facts(conn)
+            if not facts.is_owner:
+                raise RuleViolation(
+                    "admin",
+                    "not-the-owner",
+                    f"only the owner of database {facts.database} "
+                    f"({facts.owner}) manages its ledger's roles; the PostgreSQL "
+                    f"role {facts.role} is not the owner",
+                )
+            if ready and not roles.is_set_up(conn):
+                raise RuleViolation(
+                    "admin",
+                    "not-set-up",
+                    f"database {facts.database} has no ledger roles yet: run "
+                    "`ledger db setup` first",
+                )
+            yield conn, facts
+
+    @staticmethod
+    def _check_role(conn: sa.Connection, role: str) -> None:
+        if not roles.role_exists(conn, role):
+            raise NotFound("PostgreSQL role", role)
