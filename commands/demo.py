@@ -139,7 +139,9 @@ def demo(obj) -> None:
       ledger demo
       ledger --db postgresql+psycopg://postgres@127.0.0.1:5432/test demo
     """
-    results = demo_steps(obj.app, obj.actor or DEFAULT_ACTOR)
+    results = demo_steps(
+        obj.app, obj.app.team.default_actor(obj.actor) or DEFAULT_ACTOR
+    )
     if obj.output == "json":
         emit("json", [{"step": title, "answer": answer} for title, answer in results])
         return
