@@ -163,4 +163,47 @@ def calendar(obj, partner_id: str | None, on: Any, out: str | None) -> None:
     _write(obj, out, data, {"on": day.isoformat(), "deadlines": len(found)})
 
 
+@report.command()
+@click.option(
+    "--partner",
+    "partner_id",
+    metavar="PARTNER",
+    required=True,
+    help="The partner to draw.",
+)
+@ON
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the page here (FILE.html; default: standard output).",
+)
+@pass_context
+def timeline(obj, partner_id: str, on: Any, out: str | None) -> None:
+    """One self-contained HTML page (inline SVG and CSS, no script, no
+    request) that draws PARTNER's dates against a date axis, with a line at
+    the date: enrollment periods with their renewal windows (R3) and grace
+    (R5), each benefit's activation window (R2, R5), keys from redemption to
+    usable-until (R7), subscriptions with their licenses (R10), and held seats
+    from assignment to reassignable-on (R13, R14). The partner as of the date,
+    as `audit replay` shows it. Hover an item for its dates; every item has
+    data-kind, data-id, data-start and data-end attributes.
+
+    \b
+    Example:
+      ledger report timeline --partner MPN-1 --on 2021-06-01 --out mpn-1.html
+    """
+    from commands.render_timeline import items, timeline_html
+    from ledger.domain.deadlines import PartnerDates
+    from projections import Reports
+
+    day = on or today()
+    found = Reports(obj.app).dates(partner_id, day)
+    dates = found[0] if found else PartnerDates(partner_id, day)
+    page = timeline_html(dates).encode()
+    what = {"partner": partner_id, "on": day.isoformat(), "items": len(items(dates))}
+    _write(obj, out, page, what)
+
+
 COMMANDS = [report]
