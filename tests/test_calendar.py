@@ -10,9 +10,8 @@ from typing import Any
 import icalendar
 import pytest
 
-from ledger.audit.replays import known, partner_events, rebuild
+from ledger.audit.replays import kept_events, partner_events, rebuild
 from ledger.domain.deadlines import deadlines, partner_dates
-from ledger.domain.partner import PartnerEvent
 from projections import Reports
 from tests.conftest import ACTOR, d
 
@@ -241,12 +240,7 @@ def test_the_calendar_agrees_with_audit_replay(demo):
 def replayed(app: Any, partner: str, on: date) -> Any:
     """The partner's state from its events effective on or before `on`, as
     `audit replay` builds it."""
-    kept = [
-        s
-        for s in partner_events(app, partner)
-        if isinstance(s.event, PartnerEvent) and known(s.event, on, None)
-    ]
-    return rebuild(kept)[0]
+    return rebuild(kept_events(partner_events(app, partner), on))[0]
 
 
 def test_the_read_model_gives_the_facts_a_replay_gives(app):

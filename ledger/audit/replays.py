@@ -164,6 +164,24 @@ def state_view(partner: Partner, as_of: date, within: int) -> dict[str, Any]:
     }
 
 
+def kept_events(
+    events: list[Stored], as_of: date, known_at: datetime | None = None
+) -> list[Stored]:
+    """The events a replay as of `as_of` (and as known at `known_at`) folds:
+    those known then (`known`), except those voided by a void recorded by
+    `known_at` (every void without it), whatever its effective date."""
+    voided = voided_versions(
+        s.event for s in events if known_at is None or recorded_by(s.event, known_at)
+    )
+    return [
+        s
+        for s in events
+        if isinstance(s.event, PartnerEvent)
+        and s.event.originator_version not in voided
+        and known(s.event, as_of, known_at)
+    ]
+
+
 def replay(
     app: Any,
     partner: str,
@@ -180,16 +198,7 @@ def replay(
     known_at = as_utc(known_at) if known_at is not None else None
     events = partner_events(app, partner)
     check_enrolled(partner, events[0].event, as_of, known_at)
-    voided = voided_versions(
-        s.event for s in events if known_at is None or recorded_by(s.event, known_at)
-    )
-    kept = [
-        s
-        for s in events
-        if isinstance(s.event, PartnerEvent)
-        and s.event.originator_version not in voided
-        and known(s.event, as_of, known_at)
-    ]
+    kept = kept_events(events, as_of, known_at)
     state, skipped = rebuild(kept)
     return {
         "as_of": as_of.isoformat(),
