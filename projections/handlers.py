@@ -126,14 +126,15 @@ class LedgerProjection(Projection[Any]):
         super().__init_subclass__(**kwargs)
         method = cls.__dict__.get("process_event")
         dispatcher = getattr(method, "dispatcher", None)
-        if (
-            method is not None
-            and dispatcher is not None
-            and (Enrolled not in dispatcher.registry)
-        ):
-            method.register(Enrolled, LedgerProjection._enrolled)
-        if dispatcher is not None and Voided not in dispatcher.registry:
-            method.register(Voided, LedgerProjection.recompute)
+        if method is None or dispatcher is None:
+            return
+        shared = {
+            Enrolled: LedgerProjection._enrolled,
+            Voided: LedgerProjection.recompute,
+        }
+        for event_class, handler in shared.items():
+            if event_class not in dispatcher.registry:
+                method.register(event_class, handler)
 
     def _enrolled(self, event: Enrolled, tracking: Tracking) -> None:
         self.view.add_partner(event)

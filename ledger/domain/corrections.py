@@ -173,4 +173,7 @@ def void(
         voided_event=type(target.event).__name__,
         reason=reason,
     )
-    return partner.pending_events[-1]
+    recorded = partner.pending_events[-1]
+    if not isinstance(recorded, Voided):
+        raise TypeError(f"expected the void just recorded, not {recorded!r}")
+    return recorded
