@@ -84,10 +84,6 @@ class Ledger(StoredApplication):
         super().__init__(url)
         self.team = Team.of(self)  # who writes: --actor, or the database's login
 
-    def close(self) -> None:
-        self.team.close()
-        super().close()
-
     @property
     def bulk_writes(self) -> bool:  # type: ignore[override]
         """Under a batch, saves store their events with one bulk insert."""

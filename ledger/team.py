@@ -74,12 +74,7 @@ class Team:
 
     def protection(self) -> dict[str, Any]:
         """`{"identity": "database"|"self-declared", "append_only": bool}`."""
-        return store_identity.protection(self.engine, self.tables)
-
-    def close(self) -> None:
-        if self._read_models is not None and self._read_models is not self.engine:
-            self._read_models.dispose()
-        self._read_models = None
+        return store_identity.protection(self.engine, self.tables, self.identity())
 
     # -- ledger db ... (owner only) ------------------------------------------------
 

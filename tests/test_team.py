@@ -95,7 +95,8 @@ def ok(cli: Cli, *args: str, actor: str | None = None) -> Any:
 @pytest.fixture(scope="module")
 def team() -> Iterator[TeamDb]:
     """A database owned by a non-superuser login role with CREATEROLE, whose
-    owner wrote and ran a report (self-declared) before `ledger db setup`."""
+    owner wrote, ran a report and a digest (self-declared) before `ledger db
+    setup`: the read models and the chain table existed, owned by the owner."""
     if _PG_SKIP:
         pytest.skip(_PG_SKIP)
     db = TeamDb(f"Lg-{uuid.uuid4().hex[:10]}")
@@ -111,6 +112,7 @@ def team() -> Iterator[TeamDb]:
         owner = db.cli("owner")
         ok(owner, "partner", "enroll", P, "--on", "2020-01-31", actor=OWNER_EMAIL)
         ok(owner, "report", "entitlements", "--on", "2020-03-01")
+        ok(owner, "audit", "digest")
         ok(owner, "db", "setup", "--owner-email", OWNER_EMAIL)
         ok(owner, "db", "operator", "add", db.role("alice"), ALICE)
         ok(owner, "db", "operator", "add", db.role("bob"), BOB)
@@ -389,3 +391,42 @@ def test_db_commands_need_postgresql(tmp_path):
     result = Cli(f"sqlite:///{tmp_path / 'ledger.db'}")("db", "setup", actor=None)
     assert result.exit_code == 2
     assert "file permissions" in result.stderr
+
+
+def test_an_operator_imports_as_its_email_and_a_line_naming_another_is_refused(
+    team, tmp_path
+):
+    alice = team.cli("alice")
+    good = tmp_path / "good.jsonl"
+    good.write_text(
+        json.dumps(
+            {
+                "command": "tenant add",
+                "partner": P,
+                "tenant": "imported.onmicrosoft.com",
+                "on": "2020-02-02",
+            }
+        )
+        + "\n"
+    )
+    report = ok(alice, "import", str(good))
+    assert report["written"] == 1
+    (row,) = ok(alice, "audit", "history", P, "--entity", "imported.onmicrosoft.com")
+    assert (row["actor"], row["login_role"]) == (ALICE, team.role("alice"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps(
+            {
+                "command": "tenant add",
+                "partner": P,
+                "tenant": "as-bob-import.onmicrosoft.com",
+                "on": "2020-02-02",
+                "actor": BOB,
+            }
+        )
+        + "\n"
+    )
+    before = team.events()
+    code, _, _ = invoke(alice, "import", str(bad))
+    assert code == 1
+    assert team.events() == before

@@ -38,8 +38,8 @@ def who_is(engine: sa.Engine) -> Identity:
     if not is_postgresql(engine):
         return Identity(SELF_DECLARED)
     with engine.connect() as conn:
-        role = conn.execute(sa.text("SELECT session_user")).scalar_one()
-        if not roles.is_set_up(conn):
+        role, ready = roles.session(conn)
+        if not ready:
             return Identity(SELF_DECLARED, role)
         email = roles.email_of(conn) if roles.may_ask_whoami(conn) else None
     return Identity(DATABASE, role, email)
@@ -49,10 +49,12 @@ def read_model_engine(engine: sa.Engine, identity: Identity) -> sa.Engine:
     """The engine that maintains the read models and the chain table.
 
     Once `ledger db setup` ran, those tables belong to the reader group, and
-    each connection of this engine `SET ROLE`s to it: tables it creates
-    (a rebuild's new generation) belong to the group as well, so whichever
-    reader or operator runs next can maintain and drop them. Otherwise (and
-    for a login role outside the group) it is the event store's own engine.
+    every transaction of this engine begins with `SET LOCAL ROLE` to it:
+    tables it creates (a rebuild's new generation) belong to the group as
+    well, so whichever reader or operator runs next can maintain and drop
+    them. It shares the event store's pool and settings; the role ends with
+    each transaction. Otherwise (and for a login role outside the group) it
+    is the event store's own engine.
     """
     if identity.kind != DATABASE:
         return engine
@@ -60,24 +62,21 @@ def read_model_engine(engine: sa.Engine, identity: Identity) -> sa.Engine:
         group = roles.facts(conn).groups.reader
         if not roles.is_member(conn, identity.role or "", group):
             return engine
-        statement = f"SET ROLE {roles.quote(conn, group)}"
-    maintainer = sa.create_engine(engine.url)
+        statement = f"SET LOCAL ROLE {roles.quote(conn, group)}"
+    maintainer = engine.execution_options(ledger_read_models=True)
 
-    @sa.event.listens_for(maintainer, "connect")
-    def _set_role(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(statement)
-        cursor.close()
-        # SET inside a transaction that is rolled back is undone: commit it.
-        dbapi_connection.commit()
+    @sa.event.listens_for(maintainer, "begin")
+    def _set_role(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(statement)
 
     return maintainer
 
 
-def protection(engine: sa.Engine, tables: roles.EventTables) -> dict[str, Any]:
+def protection(
+    engine: sa.Engine, tables: roles.EventTables, identity: Identity
+) -> dict[str, Any]:
     """What `audit verify` reports about who writes and whether the event
     tables refuse edits."""
-    identity = who_is(engine)
     if not is_postgresql(engine):
         return {"identity": identity.kind, "append_only": False}
     with engine.connect() as conn:

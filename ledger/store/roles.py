@@ -132,6 +132,13 @@ def is_member(conn: sa.Connection, role: str, group: str) -> bool:
     return bool(conn.execute(query, {"role": role, "group": group}).scalar())
 
 
+def session(conn: sa.Connection) -> tuple[str, bool]:
+    """(the login role, whether `ledger db setup` ran) in one query."""
+    query = sa.text(f"SELECT session_user, to_regprocedure('{WHOAMI}()') IS NOT NULL")
+    role, ready = conn.execute(query).one()
+    return role, bool(ready)
+
+
 def is_set_up(conn: sa.Connection) -> bool:
     query = sa.text(f"SELECT to_regprocedure('{WHOAMI}()') IS NOT NULL")
     return bool(conn.execute(query).scalar_one())
