@@ -14,8 +14,8 @@ from typing import Any
 import click
 import orjson
 
-from commands.context import DATE, pass_context, today, within_days
-from commands.output import emit
+from commands.context import DATE, listing, pass_context, today, within_days
+from commands.output import Page, emit
 
 PARTNER = click.argument("partner_id", metavar="PARTNER")
 REPLAY_SECTIONS = (
@@ -58,6 +58,49 @@ class Sha256Type(click.ParamType):
         return value.lower()
 
 
+class DigestFile(click.ParamType):
+    """A file holding a saved digest: {"position": N, "sha256": H}, or
+    {"digest": {...}} as the last line of `audit export` writes it."""
+
+    name = "FILE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[int, str]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            with open(value, "rb") as file:
+                data = orjson.loads(file.read())
+        except OSError as error:
+            self.fail(f"cannot read {value!r}: {error.strerror}", param, ctx)
+        except orjson.JSONDecodeError as error:
+            self.fail(f"{value!r} is not JSON ({error})", param, ctx)
+        if isinstance(data, dict) and isinstance(data.get("digest"), dict):
+            data = data["digest"]
+        if not isinstance(data, dict) or not {"position", "sha256"} <= data.keys():
+            self.fail(
+                f"{value!r} holds no digest: expected an object with "
+                '"position" and "sha256", as `ledger -o json audit digest` prints',
+                param,
+                ctx,
+            )
+        position, sha256 = data["position"], data["sha256"]
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+            self.fail(
+                f'{value!r}: "position" is {position!r}, not a position (an integer '
+                "of 0 or more)",
+                param,
+                ctx,
+            )
+        if not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+            self.fail(
+                f'{value!r}: "sha256" is {sha256!r}, not a sha256 (64 hexadecimal '
+                "digits)",
+                param,
+                ctx,
+            )
+        return position, sha256.lower()
+
+
 def _audit() -> Any:
     """ledger.audit, imported when a command runs (not for --help)."""
     from ledger import audit
@@ -93,21 +136,40 @@ def audit_group() -> None:
     "user e-mail, tenant, ticket, offer or access id. A seat BENEFIT#N also keeps the "
     "grant of BENEFIT that created it.",
 )
+@listing(
+    "position",
+    "partner",
+    "version",
+    "recorded_at",
+    "effective_on",
+    "actor",
+    "login_role",
+    "event",
+    "request_id",
+    "data",
+    "voided_by",
+    "voids",
+    "reason",
+    after="position",
+)
 @pass_context
-def history(obj, partner_id: str, entity: str | None) -> None:
+def history(obj, page: Page, partner_id: str, entity: str | None) -> None:
     """Every event of PARTNER in the order it was recorded.
 
     Each row has `position` (the event's global position in the log),
     `recorded_at` (when the ledger recorded it), `effective_on` (its business
     date), `actor`, `login_role` (the PostgreSQL login role that recorded it;
     empty on SQLite), `event`, `request_id` and `data` (the event's own fields).
+    Page through a long history with --limit and --after (the last position
+    of the page before).
 
     \b
     Example:
       ledger -o json audit history MPN-1
       ledger audit history MPN-1 --entity VS-2021#1
+      ledger audit history MPN-1 --limit 20 --after 120
     """
-    emit(obj.output, _audit().history(obj.app, partner_id, entity))
+    page.emit(obj.output, _audit().history(obj.app, partner_id, entity))
 
 
 @audit_group.command()
@@ -236,8 +298,20 @@ def digest(obj) -> None:
 @click.option(
     "--sha256", type=Sha256Type(), default=None, help="The sha256 H of that digest."
 )
+@click.option(
+    "--digest-file",
+    type=DigestFile(),
+    default=None,
+    help="A digest saved earlier: the JSON `audit digest -o json` printed (or the "
+    "last line of `audit export`).",
+)
 @pass_context
-def verify(obj, position: int | None, sha256: str | None) -> None:
+def verify(
+    obj,
+    position: int | None,
+    sha256: str | None,
+    digest_file: tuple[int, str] | None,
+) -> None:
     """Recompute the hash chain and check the log.
 
     With a digest saved earlier (--position N --sha256 H), proves that the
@@ -270,12 +344,21 @@ def verify(obj, position: int | None, sha256: str | None) -> None:
 
     \b
     Example:
+      ledger -o json audit digest > digest.json
+      ledger audit verify --digest-file digest.json
       ledger -o json audit verify --position 1200 --sha256 9f2c...e1
     """
     if (position is None) != (sha256 is None):
         raise click.UsageError(
             "give both --position and --sha256 (a saved digest), or neither"
         )
+    if digest_file is not None:
+        if position is not None:
+            raise click.UsageError(
+                "give the saved digest either as --digest-file or as --position "
+                "and --sha256, not both"
+            )
+        position, sha256 = digest_file
     ok, answer = _audit().verify(obj.app, position, sha256)
     _finish(obj, ok, answer)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from commands.output import Page
 from ledger.domain.dates import parse_date
 
 
@@ -195,3 +196,43 @@ def within_days(obj: Context, within: int | None, on: date) -> int:
     """R11: the days ahead that count as "expiring soon": as given, or the
     policy's expiring_soon_days in force on the date."""
     return within if within is not None else obj.app.policy_on(on).expiring_soon_days
+
+
+def listing(*columns: str, after: str | None = None) -> Callable:
+    """A command that prints rows with these COLUMNS (CSV prints them as its
+    header even with no rows) gets --limit and --offset, and --after when the
+    rows are ordered by the key AFTER (e.g. position). The wrapped command
+    receives `page`, a Page, and prints with `page.emit(fmt, rows)`."""
+
+    def decorate(func: Callable) -> Callable:
+        @click.option(
+            "--limit",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar="N",
+            help="Print at most N rows.",
+        )
+        @click.option(
+            "--offset",
+            type=click.IntRange(min=0),
+            default=0,
+            metavar="N",
+            help="Skip the first N rows.",
+        )
+        @functools.wraps(func)
+        def wrapper(*args: Any, limit: int | None, offset: int, **kwargs: Any) -> Any:
+            position = kwargs.pop("after", None)
+            page = Page(columns, limit, offset, position, after or "position")
+            return func(*args, page=page, **kwargs)
+
+        if after is None:
+            return wrapper
+        return click.option(
+            "--after",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar=after.upper(),
+            help=f"Only rows after this {after} (the last one of the page before).",
+        )(wrapper)
+
+    return decorate

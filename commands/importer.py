@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from commands.context import pass_context
-from commands.output import emit
+from commands.output import emit, render_record
 from ledger.bulk.lines import DEFAULT_BATCH_SIZE, FORMATS, ImportFile, file_format
 
 
@@ -51,6 +51,10 @@ def import_command(
     stops at the first one, having written the lines before it, unless
     --keep-going. Exit 0 when every line was accepted, 1 otherwise.
 
+    Output: with -o json one object, the summary and its `errors`; with -o
+    csv one row per rejected line (line, rule, code, message), the summary on
+    stderr.
+
     Each line has a request id (its own, or one derived from the file's
     content and the line number), so running the same file again after a
     crash or ^C writes nothing twice.
@@ -78,12 +82,23 @@ def import_command(
         click.get_current_context().exit(1)
 
 
+ERROR_COLUMNS = ("line", "rule", "code", "message")
+
+
 def _print(fmt: str, report) -> None:
+    """One document per format: JSON, one object (the summary and its
+    `errors`); CSV, one row per rejected line (line, rule, code, message)
+    with the summary on stderr; a table, the rejected lines then the summary."""
     if fmt == "json":
         emit("json", report.as_dict())
         return
-    if report.errors:
-        emit(fmt, report.errors)
+    rows = [{c: error.get(c) for c in ERROR_COLUMNS} for error in report.errors]
+    if fmt == "csv":
+        emit("csv", rows, ERROR_COLUMNS)
+        click.echo(render_record(report.summary()), err=True)
+        return
+    if rows:
+        emit(fmt, rows, ERROR_COLUMNS)
         click.echo()
     emit(fmt, report.summary())
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from commands.context import pass_context
-from commands.output import emit
+from commands.context import listing, pass_context
+from commands.output import Page, emit
 from projections import NAMES
 
 
@@ -19,9 +19,13 @@ def projections() -> None:
     keeping them up to date."""
 
 
+STATUS = ("name", "position", "head", "lag", "stuck")
+
+
 @projections.command()
+@listing(*STATUS)
 @pass_context
-def status(obj) -> None:
+def status(obj, page: Page) -> None:
     """Per projection: its position, the head of the event store and the lag
     (how many events it has not applied yet).
 
@@ -29,7 +33,7 @@ def status(obj) -> None:
     Example:
       ledger -o json projections status
     """
-    emit(obj.output, _reports(obj).status())
+    page.emit(obj.output, _reports(obj).status())
 
 
 @projections.command()
@@ -52,7 +56,9 @@ def rebuild(obj, name: str | None) -> None:
     else:
         applied = reports.rebuild(name)
     rebuilt = [row for row in reports.status() if name in (None, row["name"])]
-    emit(obj.output, [{**row, "events": applied} for row in rebuilt])
+    emit(
+        obj.output, [{**row, "events": applied} for row in rebuilt], (*STATUS, "events")
+    )
 
 
 @projections.command()
@@ -94,7 +100,7 @@ def follow(
     except KeyboardInterrupt:
         stop.set()
         _note("stopped")
-    emit(obj.output, reports.status())
+    emit(obj.output, reports.status(), STATUS)
 
 
 def _reports(obj: Any) -> Any:

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from commands.context import DATE, now, pass_context, today, within_days
-from commands.output import emit
+from commands.context import DATE, listing, now, pass_context, today, within_days
+from commands.output import Page, emit
 
 PARTNER = click.option(
     "--partner",
@@ -35,18 +35,31 @@ def report() -> None:
     which seats can move, and Bulk Credit conflicts."""
 
 
-def _emit(obj: Any, query: Callable[[Any], list[dict[str, Any]]]) -> None:
-    """Catch the projections up, run the report, print its rows."""
+def _emit(obj: Any, page: Page, query: Callable[[Any], list[dict[str, Any]]]) -> None:
+    """Catch the projections up, run the report, print a page of its rows."""
     from projections import Reports
 
-    emit(obj.output, query(Reports(obj.app)))
+    page.emit(obj.output, query(Reports(obj.app)))
 
 
 @report.command()
 @PARTNER
 @ON
+@listing(
+    "partner",
+    "benefit",
+    "kind",
+    "product",
+    "quantity",
+    "used",
+    "remaining",
+    "activated",
+    "activated_on",
+    "activate_by",
+    "status",
+)
 @pass_context
-def entitlements(obj, partner_id: str | None, on: Any) -> None:
+def entitlements(obj, page: Page, partner_id: str | None, on: Any) -> None:
     """Per benefit: quantity, used, remaining, activated_on, activate_by and
     its status on the date: activated, available or expired (R2, R5, R6).
 
@@ -54,7 +67,7 @@ def entitlements(obj, partner_id: str | None, on: Any) -> None:
     Example:
       ledger report entitlements --partner MPN-1 --on 2020-12-01
     """
-    _emit(obj, lambda reports: reports.entitlements(partner_id, on or today()))
+    _emit(obj, page, lambda reports: reports.entitlements(partner_id, on or today()))
 
 
 @report.command()
@@ -68,8 +81,11 @@ def entitlements(obj, partner_id: str | None, on: Any) -> None:
     help="List what ends within DAYS days of the date; default the policy's "
     "expiring_soon_days in force on that date (30 unless changed).",
 )
+@listing("partner", "what", "id", "ends_on", "days_left", "remedy")
 @pass_context
-def expiring(obj, partner_id: str | None, on: Any, within: int | None) -> None:
+def expiring(
+    obj, page: Page, partner_id: str | None, on: Any, within: int | None
+) -> None:
     """What ends within DAYS of the date, with days_left and the FAQ's remedy:
     membership, benefits, keys, subscriptions and seats (R11).
 
@@ -80,6 +96,7 @@ def expiring(obj, partner_id: str | None, on: Any, within: int | None) -> None:
     day = on or today()
     _emit(
         obj,
+        page,
         lambda reports: reports.expiring(
             partner_id, day, within_days(obj, within, day)
         ),
@@ -89,8 +106,18 @@ def expiring(obj, partner_id: str | None, on: Any, within: int | None) -> None:
 @report.command()
 @PARTNER
 @ON
+@listing(
+    "partner",
+    "seat",
+    "benefit",
+    "user",
+    "state",
+    "assigned_on",
+    "reassignable_on",
+    "eligible",
+)
 @pass_context
-def reassignable(obj, partner_id: str | None, on: Any) -> None:
+def reassignable(obj, page: Page, partner_id: str | None, on: Any) -> None:
     """Every held seat: user, assigned_on, reassignable_on, and whether it can
     be reassigned on the date (eligible) (R14).
 
@@ -98,20 +125,21 @@ def reassignable(obj, partner_id: str | None, on: Any) -> None:
     Example:
       ledger report reassignable --partner MPN-1 --on 2021-04-01
     """
-    _emit(obj, lambda reports: reports.reassignable(partner_id, on or today()))
+    _emit(obj, page, lambda reports: reports.reassignable(partner_id, on or today()))
 
 
 @report.command()
 @PARTNER
+@listing("partner", "user", "seats", "offers")
 @pass_context
-def conflicts(obj, partner_id: str | None) -> None:
+def conflicts(obj, page: Page, partner_id: str | None) -> None:
     """Users who hold an Azure Bulk Credit seat and other offers (R15).
 
     \b
     Example:
       ledger -o csv report conflicts --partner MPN-1
     """
-    _emit(obj, lambda reports: reports.conflicts(partner_id))
+    _emit(obj, page, lambda reports: reports.conflicts(partner_id))
 
 
 OUT = click.option(
