@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ledger.store.chain_table import ChainTable
+from ledger.store.damage import as_bytes, kind
 from ledger.store.events import Row
 
 LABEL = b"benefits-ledger audit chain v1"
@@ -41,6 +42,9 @@ class Problem:
     position: int
     problem: str
     message: str
+    # Found by comparing with the recorded chain table (which may itself be the
+    # damaged side), not by a check of the log alone.
+    against_table: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,17 +80,21 @@ def _field(value: bytes) -> bytes:
 
 
 def canonical(row: Row) -> bytes:
-    """Length-prefixed fields, so no two different rows share their bytes."""
-    return b"".join(
-        _field(part)
-        for part in (
-            str(row.position).encode(),
-            str(row.originator_id).encode(),
-            str(row.originator_version).encode(),
-            row.topic.encode(),
-            row.state,
-        )
-    )
+    """Length-prefixed fields, so no two different rows share their bytes. A
+    state stored as another type than bytes (an edit, e.g. to TEXT) adds a
+    field naming that type, so its hash differs from the bytes the ledger wrote."""
+    parts = [
+        str(row.position).encode(),
+        str(row.originator_id).encode(),
+        str(row.originator_version).encode(),
+        row.topic.encode(),
+    ]
+    found = as_bytes(row.state)
+    if found is None:
+        parts += [str(row.state).encode(), kind(row.state).encode()]
+    else:
+        parts.append(found)
+    return b"".join(_field(part) for part in parts)
 
 
 def link(previous: bytes, row: Row) -> bytes:
@@ -118,6 +126,14 @@ class Checker:
         self.versions: dict[bytes, int] = {}
 
     def check(self, row: Row) -> Problem | None:
+        if as_bytes(row.state) is None:
+            self._version(row)
+            return Problem(
+                row.position,
+                "changed",
+                f"position {row.position}: the stored event was changed (its "
+                f"state is stored as {kind(row.state)}, not bytes)",
+            )
         try:
             self.mapper.to_domain_event(row.stored())
         except Exception as error:
@@ -175,7 +191,7 @@ class Merge:
     def _break(self, problem: Problem) -> None:
         if not self.chain_broken:
             self.chain_broken = True
-            self.walk.add(problem)
+            self.walk.add(replace(problem, against_table=True))
 
     def _note_recorded(self, position: int, digest: bytes) -> None:
         self.walk.recorded_through = position
@@ -270,7 +286,14 @@ def digest(app: Any) -> tuple[bool, dict[str, Any]]:
     (ok False) when the log already departs from a chain recorded before."""
     walk = walk_log(app, record=True)
     if walk.problems:
-        return False, failure(walk)
+        answer = failure(walk)
+        if all(p.against_table for p in walk.problems):
+            answer["message"] += (
+                ": either the log or the chain table ledger_audit_chain was "
+                "changed; `ledger audit verify --position N --sha256 H` with a "
+                "digest you kept tells which, and rebuilds a damaged chain table"
+            )
+        return False, answer
     return True, head_of(walk)
 
 
@@ -304,26 +327,87 @@ def verify(
 ) -> tuple[bool, dict[str, Any]]:
     """(ok, answer): recompute the chain and check the log; with a saved
     digest (position, sha256), also prove the log up to that position is
-    unchanged (`digest_matches`). Any problem anywhere makes ok False."""
+    unchanged (`digest_matches`). Any problem anywhere makes ok False.
+
+    When the saved digest matches but the recorded chain table disagrees at
+    or before its position, the log is intact and the table is what was
+    damaged: it is rebuilt from the events up to that position and reported
+    as `chain_table`, and the log is checked again against the rebuilt table."""
     walk = walk_log(app, upto=position)
-    summary = {"events": walk.events, "recorded_through": walk.recorded_through}
     if position is None:
         if walk.problems:
             return False, failure(walk)
-        return True, {"ok": True, **head_of(walk), **summary}
+        return True, {"ok": True, **head_of(walk), **_summary(walk)}
     kept = (sha256 or "").lower()
     given = {"position": position, "sha256": kept}
-    at = walk.at_position or 0
-    matches = at == position and (walk.at_hash or GENESIS).hex() == kept
+    extra: dict[str, Any] = {}
+    if _matches(walk, position, kept) and _table_damaged(walk, position):
+        extra["chain_table"] = _repair_table(app, walk, position)
+        walk = walk_log(app, upto=position)
+    matches = _matches(walk, position, kept)
     if not matches and not any(p.position <= position for p in walk.problems):
         walk.add(_digest_mismatch(walk, position, kept))
     if walk.problems or not matches:
-        return False, failure(walk, {"digest": given, "digest_matches": matches})
+        return False, failure(
+            walk, {"digest": given, "digest_matches": matches, **extra}
+        )
     return True, {
         "ok": True,
         **head_of(walk),
-        **summary,
+        **_summary(walk),
         "digest": given,
         "digest_matches": True,
         "verified_through": position,
+        **extra,
     }
+
+
+def _summary(walk: Walk) -> dict[str, Any]:
+    return {"events": walk.events, "recorded_through": walk.recorded_through}
+
+
+def _matches(walk: Walk, position: int, sha256: str) -> bool:
+    """Whether the log up to `position` is the one the saved digest covers."""
+    at = walk.at_position or 0
+    return at == position and (walk.at_hash or GENESIS).hex() == sha256
+
+
+def _table_damaged(walk: Walk, position: int) -> bool:
+    """With the digest matching, a disagreement with the chain table at or
+    before its position can only be the table's."""
+    return any(p.against_table and p.position <= position for p in walk.problems)
+
+
+def _repair_table(app: Any, walk: Walk, position: int) -> dict[str, Any]:
+    """Rebuild the recorded chain hashes up to `position` from the events."""
+    first = min(
+        (p for p in walk.problems if p.against_table and p.position <= position),
+        key=lambda p: p.position,
+    )
+    rebuild_table(app, position)
+    return {
+        "damaged_at": first.position,
+        "problem": first.problem,
+        "repaired_through": position,
+        "message": f"the log up to position {position} matches the digest you kept, "
+        f"so it is intact; the chain table ledger_audit_chain was damaged at "
+        f"position {first.position} ({first.problem}) and was rebuilt from the "
+        "events",
+    }
+
+
+def rebuild_table(app: Any, upto: int) -> None:
+    """Replace the recorded chain hashes of positions up to `upto` with the
+    chain recomputed from the events."""
+    table = chain_table(app)
+    table.forget_through(upto)
+    head, hashes = GENESIS, []
+    for row in rows(app):
+        if row.position > upto:
+            break
+        head = link(head, row)
+        hashes.append((row.position, head))
+        if len(hashes) >= PAGE:
+            table.record(hashes)
+            hashes = []
+    table.record(hashes)

@@ -52,6 +52,15 @@ class ChainTable:
                 return
             after = page[-1][0]
 
+    def forget_through(self, position: int) -> None:
+        """Delete the recorded hashes of positions up to `position` (to
+        record them again: a damaged table is rebuilt from the events)."""
+        self.ensure()
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(chain_table).where(chain_table.c.position <= position)
+            )
+
     def record(self, hashes: list[tuple[int, bytes]]) -> None:
         """Record chain hashes by position; positions another digest recorded
         at the same moment are left as they are."""

@@ -17,6 +17,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from eventsourcing.persistence import Notification, StoredEvent
 
+from ledger.store.damage import state_bytes
+
 PAGE = 1000
 SQLITE_MAX_PARAMETERS = 900  # below SQLite's bound-parameter limit
 
@@ -32,11 +34,13 @@ class Row:
     state: bytes
 
     def stored(self) -> StoredEvent:
+        """As the library's StoredEvent; DamagedEvent naming the position if
+        the state is not stored as bytes (edited by hand)."""
         return StoredEvent(
             originator_id=self.originator_id,
             originator_version=self.originator_version,
             topic=self.topic,
-            state=self.state,
+            state=state_bytes(self.position, self.state),
         )
 
 
@@ -137,7 +141,7 @@ class EventRows:
                 originator_id=r.originator_id,
                 originator_version=r.originator_version,
                 topic=r.topic,
-                state=r.state,
+                state=state_bytes(r.position, r.state),
             )
             for r in self.page(after, limit, topics)
         ]
