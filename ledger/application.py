@@ -27,7 +27,13 @@ from ledger.domain import (
     support,
     views,
 )
-from ledger.domain.errors import Conflict, NotFound, RuleViolation
+from ledger.domain.errors import (
+    Conflict,
+    LedgerError,
+    NotFound,
+    RefusedBefore,
+    RuleViolation,
+)
 from ledger.domain.ledger_admins import (
     LEDGER_ADMINS_ID,
     LedgerAdmins,
@@ -40,6 +46,7 @@ from ledger.domain.partner import (
     Partner,
     Request,
     RequestRecorded,
+    RequestRejected,
     Voided,
     partner_uuid,
     request_uuid,
@@ -174,8 +181,11 @@ class Ledger(StoredApplication):
         repeated = self._repeated(write, args)
         if repeated is not None:
             return repeated
-        check_ledger_admin(self._ledger_admins(), write)
-        log = change_policy(self._policy_log(), name, days, write)
+        try:
+            check_ledger_admin(self._ledger_admins(), write)
+            log = change_policy(self._policy_log(), name, days, write)
+        except LedgerError as error:
+            return self._refused(write, args, error)
         answer = {"on": on.isoformat(), **policy_on(log, on, self.policy).as_dict()}
         return self._save(log, write, args, answer)
 
@@ -232,7 +242,10 @@ class Ledger(StoredApplication):
         repeated = self._repeated(write, args)
         if repeated is not None:
             return repeated
-        log = decide(self._ledger_admins(), email, write)
+        try:
+            log = decide(self._ledger_admins(), email, write)
+        except LedgerError as error:
+            return self._refused(write, args, error)
         answer = {"ledger_admins": log.admins}
         if not log.pending_events:
             return answer
@@ -253,13 +266,17 @@ class Ledger(StoredApplication):
         repeated = self._repeated(write, args)
         if repeated is not None:
             return repeated
-        if self._enrolled(partner):
-            raise RuleViolation(
-                "R1",
-                "already-enrolled",
-                f"partner {partner} is already enrolled: renew its membership instead",
-            )
-        created = membership.enroll(partner, name, write, self.policy_on(write.on))
+        try:
+            if self._enrolled(partner):
+                raise RuleViolation(
+                    "R1",
+                    "already-enrolled",
+                    f"partner {partner} is already enrolled: renew its membership "
+                    "instead",
+                )
+            created = membership.enroll(partner, name, write, self.policy_on(write.on))
+        except LedgerError as error:
+            return self._refused(write, args, error)
         answer = views.partner_view(created, on)
         return self._save(created, write, args, answer)
 
@@ -590,11 +607,13 @@ class Ledger(StoredApplication):
     # -- many writes in one transaction (bulk import) -------------------------
 
     @contextmanager
-    def batch(self) -> Iterator[Batch]:
+    def batch(self, remember_refusals: bool = False) -> Iterator[Batch]:
         """Writes under this context are kept in memory and saved together by
         `flush()`, in one transaction; leaving the context flushes what is
-        left, unless the batch was dropped (`discard()`, as a dry run does)."""
-        self.pending = Batch()
+        left, unless the batch was dropped (`discard()`, as a dry run does).
+        With `remember_refusals`, a refused write with a request id keeps its
+        refusal as that id's answer (saved with the batch)."""
+        self.pending = Batch(remember_refusals=remember_refusals)
         try:
             yield self.pending
             self.flush()
@@ -657,10 +676,29 @@ class Ledger(StoredApplication):
         repeated = self._repeated(write, args)
         if repeated is not None:
             return repeated
-        loaded = self.load(partner)
-        membership.check_admin(loaded, write.actor, write.on)
-        answer = decide(loaded, write)
+        try:
+            loaded = self.load(partner)
+            membership.check_admin(loaded, write.actor, write.on)
+            answer = decide(loaded, write)
+        except LedgerError as error:
+            return self._refused(write, args, error)
         return self._save(loaded, write, args, answer)
+
+    def _refused(
+        self, write: Write, args: dict[str, Any], error: LedgerError
+    ) -> dict[str, Any]:
+        """A refused request whose id was recorded meanwhile (its first copy,
+        racing this one, was saved after our repeat check) answers as the first
+        time; otherwise the refusal stands (raised again), and under a batch
+        that remembers refusals (a --keep-going import) it is kept as the
+        answer to its request id, so a re-run does not judge it again."""
+        if write.request_id is None or isinstance(error, Conflict):
+            raise error
+        recorded = self._recorded_request(write.request_id, fresh=True)
+        if recorded is not None:
+            return self._answer(write, args, recorded)
+        self._remember_refusal(write, args, error)
+        raise error
 
     def _repeated(self, write: Write, args: dict[str, Any]) -> dict[str, Any] | None:
         """Idempotency: the first answer to a repeated request id, or None."""
@@ -669,6 +707,12 @@ class Ledger(StoredApplication):
         request = self._recorded_request(write.request_id)
         if request is None:
             return None
+        return self._answer(write, args, request)
+
+    def _answer(
+        self, write: Write, args: dict[str, Any], request: Request
+    ) -> dict[str, Any]:
+        """The first answer to a request id (or its first refusal, raised)."""
         if request.fingerprint != fingerprint(write, args):
             raise RuleViolation(
                 "idempotency",
@@ -676,18 +720,50 @@ class Ledger(StoredApplication):
                 f"request id {write.request_id} is already taken by another "
                 "request: use a new request id",
             )
+        if request.refusal is not None:
+            raise RefusedBefore(
+                request.refusal.get("rule"),
+                request.refusal.get("code", "error"),
+                request.refusal.get("message", ""),
+            )
         return {k: v for k, v in request.answer.items() if k != "command"}
 
-    def _recorded_request(self, request_id: str) -> Request | None:
-        """The record of a request id: pending in the batch, or stored."""
+    def _remember_refusal(
+        self, write: Write, args: dict[str, Any], error: LedgerError
+    ) -> None:
+        if self.pending is None or not self.pending.remember_refusals:
+            return
+        if write.request_id is None:
+            return
+        self.pending.add_request(
+            Request._create(
+                RequestRejected,
+                id=request_uuid(write.request_id),
+                request_id=write.request_id,
+                fingerprint=fingerprint(write, args),
+                command=args["command"],
+                refusal=error.as_dict(),
+                timestamp=write.recorded_at,
+            )
+        )
+
+    def _recorded_request(self, request_id: str, fresh: bool = False) -> Request | None:
+        """The record of a request id: pending in the batch, or stored. With
+        `fresh`, the store is asked even when the batch's prefetch found none
+        (another writer may have saved it since)."""
         if self.pending is not None:
             pending = self.pending.pending_request(request_id)
-            if pending is not None or self.pending.surely_absent(request_id):
+            if pending is not None:
                 return pending
+            if self.pending.surely_absent(request_id) and not fresh:
+                return None
         try:
-            return self.repository.get(request_uuid(request_id))
+            found = self.repository.get(request_uuid(request_id))
         except AggregateNotFoundError:
             return None
+        if self.pending is not None:
+            self.pending.remember_stored(found)
+        return found
 
     def _save(
         self,

@@ -9,13 +9,21 @@ edits go straight to the file; on PostgreSQL through a plain connection.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger.application import Ledger
-from tests.conftest import ACTOR, Cli, d
+from tests.conftest import ACTOR, Cli, count_events, d
 from tests.test_tamper import database
+
+ROOT = Path(__file__).resolve().parents[1]
 
 P = "MPN-1"
 
@@ -121,3 +129,151 @@ def test_a_changed_event_is_still_blamed_on_the_log_when_the_digest_does_not_mat
     found = answer(verified)
     assert (found["broken_at"], found["problem"]) == (5, "changed")
     assert "chain_table" not in found
+
+
+# -- 3. a --keep-going import run again judges nothing twice ------------------------
+
+
+def line(command: str, **fields: Any) -> dict[str, Any]:
+    return {"command": command, "partner": P, **fields}
+
+
+# line 5 is rejected (R8: the tenant is only added by line 6)
+REDEEM_BEFORE_TENANT = [
+    line("partner enroll", on="2020-01-31"),
+    line(
+        "benefit grant",
+        benefit="AZ",
+        kind="product-key",
+        product="Azure",
+        quantity=20,
+        on="2020-02-01",
+    ),
+    line("benefit activate", benefit="AZ", on="2020-02-01"),
+    line("key issue", benefit="AZ", key="KEY-1", licenses=10, on="2020-02-01"),
+    line(
+        "key redeem",
+        key="KEY-1",
+        tenant="demo",
+        subscription="SUB-1",
+        mode="new",
+        on="2020-02-02",
+        request_id="redeem-1",
+    ),
+    line("tenant add", tenant="demo", on="2020-02-02"),
+]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_a_line_rejected_by_a_keep_going_import_is_rejected_again_on_a_rerun(
+    run: Cli, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "a.jsonl", REDEEM_BEFORE_TENANT)
+    first = run("import", str(path), "--keep-going")
+    assert first.exit_code == 1
+    report = answer(first)
+    assert (report["written"], report["rejected"]) == (5, 1)
+    assert report["errors"][0]["line"] == 5 and report["errors"][0]["rule"] == "R8"
+    events = run.events()
+
+    for batch_size in ("500", "1"):
+        again = run("import", str(path), "--keep-going", "--batch-size", batch_size)
+        assert again.exit_code == 1
+        rerun = answer(again)
+        assert (rerun["written"], rerun["rejected"]) == (0, 1)
+        assert rerun["errors"] == report["errors"]
+    assert run.events() == events
+    assert run.json("partner", "show", P)["partner"] == P
+    key = [k for k in run.json("audit", "replay", P, "--as-of", "2021-01-01")["keys"]]
+    assert key[0]["redeemed_on"] is None
+
+    # its request id answers with the same refusal, on the CLI too
+    same = run(
+        "key",
+        "redeem",
+        P,
+        "KEY-1",
+        "--tenant",
+        "demo",
+        "--subscription",
+        "SUB-1",
+        "--mode",
+        "new",
+        "--on",
+        "2020-02-02",
+        "--request-id",
+        "redeem-1",
+    )
+    assert same.exit_code == 1
+    assert answer(same)["error"]["rule"] == "R8"
+    assert run.events() == events
+
+
+def test_a_killed_keep_going_import_run_again_ends_as_one_clean_run(
+    db_url: str, tmp_path: Path
+) -> None:
+    filler = [
+        line("user add", email=f"u{n}@contoso.example", source="aad", on="2020-03-01")
+        for n in range(400)
+    ]
+    path = write_jsonl(tmp_path / "a.jsonl", [*REDEEM_BEFORE_TENANT, *filler])
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    assert Cli(clean_url)("import", str(path), "--keep-going").exit_code == 1
+    total = count_events(clean_url)
+
+    process = start_import(db_url, path, "--keep-going", "--batch-size", "3")
+    at_kill = kill_when_written(process, db_url, 60)
+    assert 0 < at_kill < total, "the import was not killed partway"
+    rerun = Cli(db_url)("import", str(path), "--keep-going")
+    assert rerun.exit_code == 1
+    assert [e["line"] for e in answer(rerun)["errors"]] == [5]
+    assert count_events(db_url) == total
+    replayed = Cli(db_url).json("audit", "replay", P, "--as-of", "2021-01-01")
+    assert replayed["keys"][0]["redeemed_on"] is None
+
+
+# -- real processes -------------------------------------------------------------------
+
+
+def ledger_command(url: str, *args: str) -> list[str]:
+    base = [sys.executable, "-m", "ledger", "--db", url, "--actor", ACTOR, "-o", "json"]
+    return [*base, *args]
+
+
+def start(url: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        ledger_command(url, *args),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def start_import(url: str, path: Path, *options: str) -> subprocess.Popen:
+    return start(url, "import", str(path), *options)
+
+
+def events_or_zero(url: str) -> int:
+    try:
+        return count_events(url)
+    except Exception:  # the ledger's tables are not created yet
+        return 0
+
+
+def kill_when_written(process: subprocess.Popen, url: str, rows: int) -> int:
+    """SIGKILL a process once the events table has `rows` rows."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if events_or_zero(url) >= rows:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return count_events(url)

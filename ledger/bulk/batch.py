@@ -28,8 +28,11 @@ class Batch:
     """Aggregates and request records not yet saved, and a bounded cache of
     the partners this batch has loaded."""
 
-    def __init__(self, max_cached: int = MAX_CACHED) -> None:
+    def __init__(
+        self, max_cached: int = MAX_CACHED, remember_refusals: bool = False
+    ) -> None:
         self.max_cached = max_cached
+        self.remember_refusals = remember_refusals
         self.partners: OrderedDict[UUID, Partner] = OrderedDict()
         self.changed: dict[UUID, Partner] = {}
         self.requests: dict[UUID, Request] = {}
@@ -59,6 +62,15 @@ class Batch:
         self.changed[partner.id] = partner
         if request is not None:
             self.requests[request.id] = request
+
+    def add_request(self, request: Request) -> None:
+        """A request record with no partner change (a remembered refusal)."""
+        self.requests[request.id] = request
+
+    def remember_stored(self, request: Request) -> None:
+        """A request record found in the store after the prefetch."""
+        self.stored[request.id] = request
+        self.absent.discard(request.id)
 
     def pending(self) -> list[Any]:
         return [*self.changed.values(), *self.requests.values()]

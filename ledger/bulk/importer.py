@@ -126,7 +126,7 @@ def import_file(
     report = Report(options.dry_run)
     report.lines = check_file(source, options.actor) if total is None else total
     digest = source.digest()
-    with app.batch() as batch:
+    with app.batch(remember_refusals=options.keep_going) as batch:
         for chunk in chunks(source.lines(), options.batch_size):
             batch.prefetch(app, [request_id_of(line, digest) for line in chunk])
             stop = _run_chunk(app, chunk, digest, options, report)

@@ -42,3 +42,12 @@ class NotFound(InvalidInput):
     def __init__(self, what: str, name: str) -> None:
         super().__init__(f"unknown {what} {name!r}")
         self.code = f"unknown-{what.replace(' ', '-')}"
+
+
+class RefusedBefore(LedgerError):
+    """A request id whose first copy was refused: the same refusal again."""
+
+    def __init__(self, rule: str | None, code: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.code = code

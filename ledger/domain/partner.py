@@ -474,11 +474,28 @@ class RequestRecorded(Aggregate.Created):
         aggregate.answer = self.answer
 
 
+class RequestRejected(Aggregate.Created):
+    """The refusal a request id got, kept (by a --keep-going import) so a
+    re-run answers with the same refusal instead of judging the line again."""
+
+    request_id: str
+    fingerprint: str
+    command: str
+    refusal: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.request_id = self.request_id
+        aggregate.fingerprint = self.fingerprint
+        aggregate.answer = {"command": self.command}
+        aggregate.refusal = self.refusal
+
+
 class Request(Aggregate):
     def __init__(self) -> None:
         self.request_id = ""
         self.fingerprint = ""
         self.answer: dict[str, Any] = {}
+        self.refusal: dict[str, Any] | None = None
 
 
 def request_uuid(request_id: str) -> UUID:
