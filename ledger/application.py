@@ -758,7 +758,7 @@ class Ledger(StoredApplication):
             if self.pending.surely_absent(request_id) and not fresh:
                 return None
         try:
-            found = self.repository.get(request_uuid(request_id))
+            found: Request = self.repository.get(request_uuid(request_id))
         except AggregateNotFoundError:
             return None
         if self.pending is not None:

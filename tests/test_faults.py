@@ -9,6 +9,7 @@ edits go straight to the file; on PostgreSQL through a plain connection.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -277,3 +278,98 @@ def kill_when_written(process: subprocess.Popen, url: str, rows: int) -> int:
     process.send_signal(signal.SIGKILL)
     process.wait()
     return count_events(url)
+
+
+# -- 4. a repeated request id racing its first copy gets the first answer -----------
+
+
+def prepared(url: str) -> None:
+    app = Ledger(url)
+    small_ledger(app)
+    app.issue_key(P, "AZ", "KEY-2", 5, d("2020-11-01"), ACTOR)
+    app.close()
+
+
+RACES = {
+    "user add": lambda app: app.add_user(
+        P, "new@contoso.example", "aad", d("2021-02-01"), ACTOR, request_id="r-1"
+    ),
+    "key redeem": lambda app: app.redeem_key(
+        P, "KEY-2", "demo", "SUB-2", "new", d("2020-12-15"), ACTOR, request_id="r-1"
+    ),
+}
+
+
+def _race(url: str, write: str, first: bool, checked, saved, results) -> None:
+    """The first copy saves only once the second has checked the request id;
+    the second loads the partner (and decides) only once the first saved."""
+    app = Ledger(url)
+    load = app.load
+
+    def load_in_order(partner: str) -> Any:
+        if first:
+            checked.wait(timeout=30)
+        else:
+            checked.set()
+            saved.wait(timeout=30)
+        return load(partner)
+
+    app.load = load_in_order  # type: ignore[method-assign]
+    try:
+        results.put((first, "ok", RACES[write](app)))
+    except Exception as error:  # reported to the parent, which asserts on it
+        results.put((first, type(error).__name__, str(error)))
+    finally:
+        if first:
+            saved.set()
+        app.close()
+
+
+@pytest.mark.parametrize("write", list(RACES))
+def test_a_request_id_racing_its_first_copy_gets_the_first_answer(
+    db_url: str, write: str
+) -> None:
+    prepared(db_url)
+    before = count_events(db_url)
+    ctx = multiprocessing.get_context("spawn")
+    checked, saved, results = ctx.Event(), ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_race, args=(db_url, write, first, checked, saved, results))
+        for first in (True, False)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=60)
+    outcomes = dict(
+        (first, rest) for first, *rest in (results.get(timeout=5) for _ in procs)
+    )
+    assert outcomes[True][0] == "ok", outcomes
+    assert outcomes[False] == outcomes[True]
+    assert count_events(db_url) == before + 2  # the event and its request record
+
+
+def test_two_overlapping_imports_of_one_file_both_end_as_one_clean_run(
+    db_url: str, tmp_path: Path
+) -> None:
+    records = [
+        line("partner enroll", on="2020-01-31"),
+        *(
+            line(
+                "user add", email=f"u{n}@contoso.example", source="aad", on="2020-03-01"
+            )
+            for n in range(300)
+        ),
+    ]
+    path = write_jsonl(tmp_path / "a.jsonl", records)
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    assert Cli(clean_url)("import", str(path)).exit_code == 0
+    Ledger(db_url).close()  # the tables exist before both start
+    procs = [start_import(db_url, path, "--batch-size", "7") for _ in range(2)]
+    finished = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    for code, out, err in finished:
+        assert code == 0, (out, err)
+        assert json.loads(out)["errors"] == []
+    written = sorted(json.loads(out)["written"] for _, out, _ in finished)
+    assert sum(written) == len(records)
+    assert count_events(db_url) == count_events(clean_url)

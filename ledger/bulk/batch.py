@@ -99,6 +99,10 @@ class Batch:
         uuid = request_uuid(request_id)
         return uuid in self.requests or uuid in self.stored
 
+    def stored_before(self, request_id: str) -> bool:
+        """Whether a request id's record was found stored (not written here)."""
+        return request_uuid(request_id) in self.stored
+
     def pending_request(self, request_id: str) -> Request | None:
         """The record of a request id, pending or fetched by `prefetch`."""
         uuid = request_uuid(request_id)

@@ -11,11 +11,12 @@ lines see the effects of earlier ones and the errors are the real run's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.bulk.batch import Batch
 from ledger.bulk.lines import (
     COMMANDS,
     DEFAULT_BATCH_SIZE,
@@ -24,6 +25,8 @@ from ledger.bulk.lines import (
     Line,
 )
 from ledger.domain.errors import Conflict, LedgerError, RuleViolation
+
+CONFLICT_RETRIES = 3
 
 
 @dataclass
@@ -128,10 +131,7 @@ def import_file(
     digest = source.digest()
     with app.batch(remember_refusals=options.keep_going) as batch:
         for chunk in chunks(source.lines(), options.batch_size):
-            batch.prefetch(app, [request_id_of(line, digest) for line in chunk])
-            stop = _run_chunk(app, chunk, digest, options, report)
-            if not _flush(app, chunk, options, report):
-                stop = True
+            stop = _run_and_flush(app, batch, chunk, digest, options, report)
             if progress is not None:
                 progress(len(chunk))
             if stop:
@@ -141,13 +141,46 @@ def import_file(
     return report
 
 
+def _run_and_flush(
+    app: Ledger,
+    batch: Batch,
+    chunk: list[Line],
+    digest: str,
+    options: Options,
+    report: Report,
+) -> bool:
+    """Run one batch and save it; True if the import must stop. A batch that
+    clashes with another writer (say a second import of the same file) saves
+    nothing and runs again from the store's new state, where the lines the
+    other writer wrote answer as already applied, up to CONFLICT_RETRIES times."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        before = replace(report, errors=list(report.errors))
+        batch.prefetch(app, [request_id_of(line, digest) for line in chunk])
+        stop = _run_chunk(app, batch, chunk, digest, options, report)
+        try:
+            report.written += _flush(app, options, report)
+        except Conflict as error:
+            if attempt < CONFLICT_RETRIES:
+                report.__dict__.update(vars(before))
+                continue
+            report.errors.append(_conflict(chunk, error))
+            return True
+        return stop
+    return True
+
+
 def _run_chunk(
-    app: Ledger, chunk: list[Line], digest: str, options: Options, report: Report
+    app: Ledger,
+    batch: Batch,
+    chunk: list[Line],
+    digest: str,
+    options: Options,
+    report: Report,
 ) -> bool:
     """Run the lines of one batch; True if the import must stop."""
     for line in chunk:
         request_id = request_id_of(line, digest)
-        already = app.pending.known(request_id)
+        already = batch.known(request_id)
         report.read += 1
         try:
             run_line(app, line, options.actor, request_id)
@@ -158,32 +191,32 @@ def _run_chunk(
                 return True
             continue
         report.accepted += 1
+        # answered from a record another writer saved since the prefetch
+        already = already or batch.stored_before(request_id)
         report.already_applied += already
         report.pending += not already
     return False
 
 
-def _flush(app: Ledger, chunk: list[Line], options: Options, report: Report) -> bool:
-    """Save the batch's writes in one transaction; False if that failed."""
+def _flush(app: Ledger, options: Options, report: Report) -> int:
+    """Save the batch's writes in one transaction; the number of lines written.
+    Conflict (nothing saved) if another writer changed one of its partners."""
     pending, report.pending = report.pending, 0
     if options.dry_run:
-        return True
-    try:
-        report.events_written += app.flush()
-    except Conflict as error:
-        report.errors.append(
-            {
-                "line": chunk[0].number,
-                "command": None,
-                "rule": error.rule,
-                "code": error.code,
-                "message": f"lines {chunk[0].number}-{chunk[-1].number} were not "
-                f"written: {error.message}",
-            }
-        )
-        return False
-    report.written += pending
-    return True
+        return 0
+    report.events_written += app.flush()
+    return pending
+
+
+def _conflict(chunk: list[Line], error: Conflict) -> dict[str, Any]:
+    return {
+        "line": chunk[0].number,
+        "command": None,
+        "rule": error.rule,
+        "code": error.code,
+        "message": f"lines {chunk[0].number}-{chunk[-1].number} were not "
+        f"written: {error.message}",
+    }
 
 
 def _error(line: Line, error: LedgerError) -> dict[str, Any]:
