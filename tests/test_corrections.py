@@ -155,6 +155,49 @@ def test_a_redemption_in_mode_add_is_voided_and_the_subscription_returns_exactly
     assert run.json("audit", "check", "--on", "2020-12-01")["ok"] is True
 
 
+def test_a_new_redemption_waits_for_later_ones_then_frees_key_and_subscription(
+    app, run
+):
+    app.enroll(P, d("2020-01-31"), ACTOR)
+    app.grant_benefit(P, "AZ", "product-key", "Azure", 40, d("2020-02-01"), ACTOR)
+    app.activate_benefit(P, "AZ", d("2020-02-01"), ACTOR)
+    app.add_tenant(P, "demo", d("2020-02-01"), ACTOR)
+    app.issue_key(P, "AZ", "KEY-1", 10, d("2020-02-01"), ACTOR)
+    app.issue_key(P, "AZ", "KEY-2", 10, d("2020-02-01"), ACTOR)
+    app.redeem_key(P, "KEY-1", "demo", "SUB-1", "new", d("2020-03-01"), ACTOR)
+    app.redeem_key(P, "KEY-2", "demo", "SUB-1", "extend", d("2020-04-01"), ACTOR)
+    new, extend = (
+        position_of(run, "KeyRedeemed", 0),
+        position_of(run, "KeyRedeemed", 1),
+    )
+    error = refused(void(run, new))
+    assert f"position {extend} (KeyRedeemed" in error["message"]
+    issued = position_of(run, "KeyIssued", 0)
+    assert f"position {new} (KeyRedeemed" in refused(void(run, issued))["message"]
+    assert void(run, extend).exit_code == 0
+    assert void(run, new).exit_code == 0
+    unknown = run("subscription", "show", P, "SUB-1", "--on", "2020-05-01")
+    assert unknown.exit_code == 2
+    again = run.json(
+        "key", "redeem", P, "KEY-1", "--tenant", "demo", "--subscription", "SUB-9",
+        "--mode", "new", "--on", "2020-03-01",
+    )  # fmt: skip
+    assert (again["subscription"], again["key_usable_until"]) == ("SUB-9", "2021-03-01")
+
+
+def test_a_renewal_is_voided_once_no_later_grant_follows_it(app, run):
+    app.enroll(P, d("2020-01-31"), ACTOR)
+    app.renew(P, d("2020-12-01"), ACTOR)
+    app.grant_benefit(P, "AZ", "product-key", "Azure", 5, d("2021-02-01"), ACTOR)
+    renewed, granted = position_of(run, "Renewed"), position_of(run, "BenefitGranted")
+    error = refused(void(run, renewed))
+    assert f"position {granted} (BenefitGranted" in error["message"]
+    void(run, granted)
+    assert void(run, renewed).exit_code == 0
+    shown = run.json("partner", "show", P, "--on", "2021-02-01")
+    assert shown["renewal_date"] == "2021-01-31"
+
+
 def test_a_voided_ticket_gives_its_incident_back(app, run):
     app.enroll(P, d("2021-01-01"), ACTOR)
     app.grant_benefit(P, "SUP", "technical", "Support", 2, d("2021-01-02"), ACTOR)
