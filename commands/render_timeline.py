@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from html import escape
 
-from ledger.domain.deadlines import Deadline, PartnerDates, deadlines, grace_until
+from ledger.domain.deadlines import (
+    Deadline,
+    PartnerDates,
+    VoidedDates,
+    deadlines,
+    grace_until,
+)
 
 WIDTH = 1200  # the SVG's user units; it scales to the page's width
 LABELS = 290  # the column of item labels on the left
@@ -59,18 +65,6 @@ class Item:
     spans: list[Span] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
     voided: bool = False
-
-
-@dataclass(frozen=True)
-class Voided:
-    """An item whose event was voided (a correction): drawn struck through.
-    The caller gathers them; the read models do not keep voided events."""
-
-    kind: str
-    ident: str
-    start: date
-    end: date
-    reason: str
 
 
 SECTIONS = [
@@ -185,15 +179,19 @@ def items(dates: PartnerDates) -> list[Item]:
     return drawn
 
 
-def voided_items(voided: Iterable[Voided]) -> list[Item]:
+def voided_items(voided: Iterable[VoidedDates]) -> list[Item]:
+    """Voided events (corrections) as struck-through items; one that only
+    marked a day (an activation, a sign-in) gets a crossed mark."""
     return [
         Item(
             v.kind,
             v.ident,
-            f"{v.ident} (voided)",
+            f"{v.ident} · {v.event} voided",
             v.start,
             v.end,
-            f"{v.kind} {v.ident} {v.start} → {v.end}: voided ({v.reason})",
+            f"{v.event} of {v.kind} {v.ident} ({v.start} → {v.end}) voided on "
+            f"{v.voided_on}: {v.reason}",
+            marks=[Mark(v.start, "voidmark", v.event)] if v.start == v.end else [],
             voided=True,
         )
         for v in voided
@@ -333,6 +331,7 @@ svg text { font-size: 12px; fill: #24292f; }
 .voided .bar { fill-opacity: .25; }
 .voided .label { text-decoration: line-through; fill: #6e7781; }
 .strike { stroke: #1f2328; stroke-width: 2; }
+.voidmark { fill: #fff; stroke: #6e7781; stroke-dasharray: 2 2; }
 .empty { color: #57606a; }
 @media print {
   @page { size: A4 landscape; margin: 10mm; }
@@ -342,6 +341,10 @@ svg text { font-size: 12px; fill: #24292f; }
 }
 """
 
+VOIDED_LEGEND = (
+    "linear-gradient(transparent 5px,#1f2328 5px 7px,transparent 7px),#c8d1da",
+    "voided by a correction (struck through)",
+)
 LEGEND = [
     ("#0969da", "enrollment period"),
     ("#54aeff", "renewal window (R3)"),
@@ -360,10 +363,12 @@ LEGEND = [
 ]
 
 
-def timeline_html(dates: PartnerDates, voided: Iterable[Voided] = ()) -> str:
+def timeline_html(dates: PartnerDates, voided: Iterable[VoidedDates] = ()) -> str:
     """The page for one partner as of `dates.on`; `voided` items (from
     corrections) are drawn struck through in their sections."""
-    drawn = items(dates) + voided_items(voided)
+    struck = voided_items(voided)
+    drawn = items(dates) + struck
+    legend = LEGEND + ([VOIDED_LEGEND] if struck else [])
     head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
@@ -374,7 +379,7 @@ def timeline_html(dates: PartnerDates, voided: Iterable[Voided] = ()) -> str:
         f'<p class="sub">As of {dates.on} (the red line). Hover an item for its '
         "dates. A thick red outline marks a missed deadline.</p>\n"
         '<ul class="legend">'
-        + "".join(f'<li><i style="background:{c}"></i>{t}</li>' for c, t in LEGEND)
+        + "".join(f'<li><i style="background:{c}"></i>{t}</li>' for c, t in legend)
         + "</ul>\n"
     )
     if not drawn:

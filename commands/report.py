@@ -215,7 +215,8 @@ def timeline(obj, partner_id: str, on: Any, out: str | None) -> None:
     (R5), each benefit's activation window (R2, R5), keys from redemption to
     usable-until (R7), subscriptions with their licenses (R10), and held seats
     from assignment to reassignable-on (R13, R14). The partner as of the date,
-    as `audit replay` shows it. Hover an item for its dates; every item has
+    as `audit replay` shows it; what voided events (`ledger void`) had drawn
+    is shown struck through. Hover an item for its dates; every item has
     data-kind, data-id, data-start and data-end attributes.
 
     \b
@@ -227,11 +228,13 @@ def timeline(obj, partner_id: str, on: Any, out: str | None) -> None:
     from projections import Reports
 
     day = on or today()
-    found = Reports(obj.app).dates(partner_id, day)
+    reports = Reports(obj.app)
+    found = reports.dates(partner_id, day)
     dates = found[0] if found else PartnerDates(partner_id, day)
-    page = timeline_html(dates).encode()
+    voided = reports.voided(partner_id, day)
+    page = timeline_html(dates, voided).encode()
     what = {"partner": partner_id, "on": day.isoformat(), "items": len(items(dates))}
-    _write(obj, out, page, what)
+    _write(obj, out, page, {**what, "voided": len(voided)})
 
 
 COMMANDS = [report]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-NAMES = ("entitlements", "expiry", "seats", "conflicts", "deadlines")
+NAMES = ("entitlements", "expiry", "seats", "conflicts", "deadlines", "voided")
 
 __all__ = ["NAMES", "ProjectionFailed", "Reports"]
 

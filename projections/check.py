@@ -11,8 +11,14 @@ from uuid import UUID
 
 import orjson
 
-from ledger.audit.replays import full_state
+from ledger.audit.replays import (
+    full_state,
+    kept_events,
+    partner_events,
+    rebuild,
+)
 from ledger.audit.trail import jsonable, partners
+from ledger.domain.deadlines import deadline_row, deadlines, partner_dates
 from ledger.domain.reports import (
     conflict_rows,
     entitlement_rows,
@@ -32,6 +38,7 @@ def reference_rows(
         "expiring": [],
         "reassignable": [],
         "conflicts": [],
+        "deadlines": [],
     }
     for name in sorted(names.values()):
         state = full_state(app, name)
@@ -39,7 +46,18 @@ def reference_rows(
         views["expiring"] += expiring_rows(state, on, within)
         views["reassignable"] += reassignable_rows(state, on)
         views["conflicts"] += conflict_rows(state)
+        views["deadlines"] += deadline_rows_as_of(app, name, on)
     return views
+
+
+def deadline_rows_as_of(app: Any, partner: str, on: date) -> list[dict[str, Any]]:
+    """The calendar's deadlines of a partner as of `on`, from a replay of
+    its events effective by then (none if it enrolled later)."""
+    events = partner_events(app, partner)
+    if events[0].event.on > on:
+        return []
+    state, _ = rebuild(kept_events(events, on))
+    return [deadline_row(d) for d in deadlines(partner_dates(state, on))]
 
 
 def projection_rows(app: Any, on: date, within: int) -> dict[str, list[dict[str, Any]]]:
@@ -51,6 +69,7 @@ def projection_rows(app: Any, on: date, within: int) -> dict[str, list[dict[str,
         "expiring": list(reports.expiring(None, on, within)),
         "reassignable": list(reports.reassignable(None, on)),
         "conflicts": list(reports.conflicts(None)),
+        "deadlines": [deadline_row(d) for d in reports.deadlines(None, on)],
     }
 
 

@@ -10,6 +10,7 @@ A handler that finds the view inconsistent raises: the run stops there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from ledger.domain.corrections import voided_versions
+from ledger.domain.deadlines import voided_dates
 from ledger.domain.partner import (
     BenefitActivated,
     BenefitGranted,
@@ -534,8 +536,33 @@ class Deadlines(LedgerProjection):
             self.view.update_one("assignments", where, ended_on=event.on)
 
 
+class VoidedItems(LedgerProjection):
+    """What each voided event (a correction) had drawn on the timeline, to be
+    struck through there; the other views forget voided events altogether."""
+
+    name = "voided"
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Not needed by this view: only its position moves."""
+
+    @process_event.register(Voided)
+    def _voided(self, event: Voided, tracking: Tracking) -> None:
+        if self.view.history is None:
+            raise ViewError("a void needs the partner's events, and none were given")
+        events = self.view.history(event.originator_id, event.voided_version)
+        found = voided_dates(events[-1], event)
+        if found is not None:
+            self.view.insert(
+                "voided",
+                **self.of(event, version=event.voided_version),
+                **asdict(found),
+            )
+
+
 PROJECTIONS: dict[str, type[LedgerProjection]] = {
-    cls.name: cls for cls in (Entitlements, Expiry, Seats, Conflicts, Deadlines)
+    cls.name: cls
+    for cls in (Entitlements, Expiry, Seats, Conflicts, Deadlines, VoidedItems)
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from ledger.domain.deadlines import Deadline, PartnerDates, deadlines
+from ledger.domain.deadlines import Deadline, PartnerDates, VoidedDates, deadlines
 from ledger.domain.errors import NotFound
 from ledger.domain.partner import partner_uuid
 from projections import NAMES
@@ -111,6 +111,14 @@ class Reports:
         if not found:
             self.check_partner(partner)
         return found
+
+    def voided(self, partner: str, on: date) -> list[VoidedDates]:
+        """What the partner's voided events had drawn, for those that began
+        by `on` (the timeline strikes them through)."""
+        self.catch_up()
+        return self._read(
+            "voided", lambda conn, tables: calendar.voided(conn, tables, partner, on)
+        )
 
     def deadlines(self, partner: str | None, on: date) -> list[Deadline]:
         """Every deadline of the partner (all if None) judged on `on`."""

@@ -4,11 +4,13 @@ FAQ's example, against `audit replay` and against a replay of the events."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
 import icalendar
 import pytest
+import sqlalchemy as sa
 
 from ledger.audit.replays import kept_events, partner_events, rebuild
 from ledger.domain.deadlines import deadlines, partner_dates
@@ -291,3 +293,28 @@ def test_a_calendar_of_every_partner_and_of_none(run):
         "B-1 period 2020-02-29: renewal opens (R3) — open",
         "B-1 period 2020-02-29: renewal date (R1) — open",
     ]
+
+
+def test_audit_check_compares_the_deadlines_with_a_replay(demo, db_url):
+    """`audit check` also compares the calendar's read model with a replay of
+    the log as of the date, and names a corrupted date."""
+    answer = demo.json("audit", "check", "--on", "2021-06-01")
+    assert answer["ok"] is True and answer["rows"]["deadlines"] == 9
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE proj_deadlines_keys_g1 SET usable_until = '2021-11-30' "
+                    "WHERE key = 'KEY-0001'"
+                )
+            )
+    finally:
+        engine.dispose()
+    result = demo("audit", "check", "--on", "2021-06-01")
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["differences"]
+    assert {(x["view"], x["in"], x["row"]["id"], x["row"]["due"]) for x in found} == {
+        ("deadlines", "log only", "KEY-0001", "2021-12-01"),
+        ("deadlines", "projection only", "KEY-0001", "2021-11-30"),
+    }

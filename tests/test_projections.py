@@ -212,7 +212,14 @@ def test_status_shows_position_head_and_lag(faq):
         r["name"]: (r["position"], r["head"], r["lag"]) for r in reports.status()
     } == {
         name: (0, head, head)
-        for name in ("entitlements", "expiry", "seats", "conflicts", "deadlines")
+        for name in (
+            "entitlements",
+            "expiry",
+            "seats",
+            "conflicts",
+            "deadlines",
+            "voided",
+        )
     }
     reports.catch_up()
     assert all((r["position"], r["lag"]) == (head, 0) for r in reports.status())

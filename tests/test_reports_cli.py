@@ -101,11 +101,11 @@ def test_bad_input_exits_2(history, args):
 
 
 def test_status_rebuild_and_follow_print_every_projection(history):
-    names = ["entitlements", "expiry", "seats", "conflicts", "deadlines"]
+    names = ["entitlements", "expiry", "seats", "conflicts", "deadlines", "voided"]
     status = history.json("projections", "status")
     assert [list(row) for row in status] == [
         ["name", "position", "head", "lag", "stuck"]
-    ] * 5
+    ] * len(names)
     assert [row["name"] for row in status] == names
     head = status[0]["head"]
     assert all(row["lag"] == head for row in status)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from commands.render_timeline import Voided, timeline_html
-from ledger.domain.deadlines import PartnerDates, PeriodDates
+from commands.render_timeline import timeline_html
+from ledger.domain.deadlines import PartnerDates, VoidedDates
 from tests.browser import Browser, find_chromium
 from tests.conftest import d
 
@@ -63,7 +63,13 @@ def page(run, tmp_path) -> Path:
     answer = run.json(
         "report", "timeline", "--partner", P, "--on", "2021-06-01", "--out", str(out)
     )
-    assert answer == {"file": str(out), "partner": P, "on": "2021-06-01", "items": 7}
+    assert answer == {
+        "file": str(out),
+        "partner": P,
+        "on": "2021-06-01",
+        "items": 7,
+        "voided": 0,
+    }
     return out
 
 
@@ -143,20 +149,49 @@ def test_before_the_enrollment_the_page_says_nothing_was_recorded(run):
     assert drawn(html) == set()
 
 
-def test_voided_items_are_struck_through():
-    """The hook for corrections (issue 14): a voided item is drawn with its
-    dates, marked data-voided, its label struck through."""
-    dates = PartnerDates(
-        "P",
-        d("2021-06-01"),
-        [PeriodDates(d("2021-01-01"), d("2021-10-03"), d("2022-01-01"))],
+def position_of(run, event: str) -> int:
+    history = run.json("audit", "history", P)
+    return next(row["position"] for row in history if row["event"] == event)
+
+
+def test_a_voided_event_is_struck_through(run, tmp_path):
+    """Corrections (issue 14): the voided seat assignment leaves the seat
+    row and the calendar, and is drawn struck through with its dates."""
+    assert run("demo").exit_code == 0
+    position = str(position_of(run, "SeatAssigned"))
+    assert run("void", P, position, "--reason", "wrong user",
+               "--on", "2021-03-01").exit_code == 0  # fmt: skip
+    out = tmp_path / "voided.html"
+    answer = run.json(
+        "report", "timeline", "--partner", P, "--on", "2021-06-01", "--out", str(out)
     )
+    assert (answer["items"], answer["voided"]) == (6, 1)
+    html = out.read_text()
+    seat = ("seat", "VS-2021#1", "2021-02-01", "2021-05-02")
+    assert drawn(html) == DEMO_ITEMS  # the live six and the voided seat
+    assert re.search(
+        r'<g class="item seat voided" data-kind="seat" data-id="VS-2021#1" '
+        r'data-start="2021-02-01" data-end="2021-05-02" data-voided="true">\s*'
+        r"<title>SeatAssigned of seat VS-2021#1 \(2021-02-01 → 2021-05-02\) "
+        r"voided on 2021-03-01: wrong user</title>",
+        html,
+    )
+    assert 'class="strike"' in html
+    calendar = run("report", "calendar", "--partner", P, "--on", "2021-06-01")
+    assert "VS-2021#1" not in calendar.stdout
+    before = run("report", "timeline", "--partner", P, "--on", "2021-01-31").stdout
+    assert seat not in drawn(before)  # the voided event began after that date
+
+
+def test_a_voided_day_mark_gets_a_crossed_mark():
+    dates = PartnerDates("P", d("2021-06-01"))
     html = timeline_html(
-        dates, [Voided("key", "K-9", d("2021-02-01"), d("2022-02-01"), "typo")]
-    )
-    assert ("key", "K-9", "2021-02-01", "2022-02-01") in drawn(html)
-    assert re.search(r'<g class="item key voided"[^>]*data-voided="true"', html)
-    assert "voided (typo)" in html and 'class="strike"' in html
+        dates,
+        [VoidedDates("benefit", "VS", "BenefitActivated", d("2021-02-01"),
+                     d("2021-02-01"), "too early", d("2021-02-02"))],
+    )  # fmt: skip
+    assert ("benefit", "VS", "2021-02-01", "2021-02-01") in drawn(html)
+    assert '<circle class="mark voidmark"' in html
 
 
 # -- in a real browser ------------------------------------------------------------

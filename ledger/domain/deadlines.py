@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import uuid5
 
-from ledger.domain.partner import NAMESPACE, Partner
+from ledger.domain.partner import (
+    NAMESPACE,
+    BenefitActivated,
+    BenefitGranted,
+    Enrolled,
+    KeyRedeemed,
+    Partner,
+    Renewed,
+    SeatAssigned,
+    SeatReleased,
+    SeatSignedIn,
+    Voided,
+)
 from ledger.domain.reports import REMEDIES
 from ledger.domain.rules import USER_ASSIGNED_KINDS
 
@@ -116,6 +128,21 @@ class Deadline:
         """Stable across runs and dates: the same deadline keeps its UID."""
         key = f"deadline:{self.partner}:{self.item}:{self.ident}:{self.name}"
         return f"{uuid5(NAMESPACE, key)}@benefits-ledger"
+
+
+def deadline_row(deadline: Deadline) -> dict[str, str]:
+    """A deadline as a report row (what `audit check` compares)."""
+    d = deadline
+    return {
+        "partner": d.partner,
+        "item": d.item,
+        "id": d.ident,
+        "deadline": d.name,
+        "rule": d.rule,
+        "due": d.due.isoformat(),
+        "status": d.status,
+        "uid": d.uid,
+    }
 
 
 REMEDY_RENEWAL_START = (
@@ -357,3 +384,50 @@ def _keys(partner: Partner) -> list[KeyDates]:
         and k.usable_until is not None
         and k.subscription is not None
     ]
+
+
+# -- voided events (corrections): drawn struck through on the timeline -------------
+
+
+@dataclass(frozen=True)
+class VoidedDates:
+    """What a voided event had drawn: an item (`kind`, `ident`) from `start`
+    to `end`, with the event's name, the void's reason and effective date."""
+
+    kind: str
+    ident: str
+    event: str
+    start: date
+    end: date
+    reason: str
+    voided_on: date
+
+
+def drawn_span(event: object) -> tuple[str, str, date, date] | None:
+    """The timeline item an event draws or marks (kind, id, start, end), or
+    None for events the timeline does not show (tenants, users, tickets...)."""
+    if isinstance(event, (Enrolled, Renewed)):
+        start = event.period_start
+        return "period", start.isoformat(), start, event.renewal_date
+    if isinstance(event, BenefitGranted):
+        return "benefit", event.benefit, event.on, event.activate_by
+    if isinstance(event, BenefitActivated):
+        return "benefit", event.benefit, event.on, event.on
+    if isinstance(event, KeyRedeemed):
+        return "key", event.key, event.on, event.usable_until
+    if isinstance(event, SeatAssigned):
+        return "seat", event.seat, event.on, event.reassignable_on
+    if isinstance(event, (SeatSignedIn, SeatReleased)):
+        return "seat", event.seat, event.on, event.on
+    return None
+
+
+def voided_dates(event: object, void: Voided) -> VoidedDates | None:
+    """The struck-through item of an event that `void` voided, if it drew one."""
+    span = drawn_span(event)
+    if span is None:
+        return None
+    kind, ident, start, end = span
+    return VoidedDates(
+        kind, ident, type(event).__name__, start, end, void.reason, void.on
+    )

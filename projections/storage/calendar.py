@@ -21,6 +21,7 @@ from ledger.domain.deadlines import (
     PeriodDates,
     SeatDates,
     SubscriptionDates,
+    VoidedDates,
 )
 from ledger.domain.partner import seat_benefit
 
@@ -176,3 +177,24 @@ def partner_dates(
             )
         )
     return answer
+
+
+def voided(
+    conn: sa.Connection, tables: Tables, partner: str, on: date
+) -> list[VoidedDates]:
+    """The partner's voided events that drew an item which began by `on`,
+    in the order they were recorded."""
+    rows = _by_partner(conn, tables["voided"], partner)[partner]
+    return [
+        VoidedDates(
+            row.kind,
+            row.ident,
+            row.event,
+            row.start,
+            row.end,
+            row.reason,
+            row.voided_on,
+        )
+        for row in _by_id(rows, "version")
+        if row.start <= on
+    ]

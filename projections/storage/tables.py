@@ -175,6 +175,20 @@ LAYOUTS: dict[str, dict[str, Columns]] = {
             _day("ended_on", nullable=True),
         ],
     },
+    # what voided events (corrections) had drawn, struck through on the timeline
+    "voided": {
+        "voided": lambda: [
+            _key("partner"),
+            _number("version"),
+            _text("kind"),
+            _text("ident"),
+            _text("event"),
+            _day("start"),
+            _day("end"),
+            _text("reason"),
+            _day("voided_on"),
+        ],
+    },
 }
 
 
