@@ -156,8 +156,13 @@ def _write(obj: Any, out: str | None, data: bytes, what: dict[str, Any]) -> None
     if out is None:
         click.echo(data, nl=False)
         return
-    with open(out, "wb") as file:
-        file.write(data)
+    try:
+        with open(out, "wb") as file:
+            file.write(data)
+    except OSError as error:
+        raise click.BadParameter(
+            f"can't write {out}: {error.strerror}", param_hint="'--out'"
+        ) from None
     emit(obj.output, {"file": out, **what})
 
 

@@ -193,6 +193,13 @@ def test_out_writes_the_file_and_says_so(demo, tmp_path):
     assert rows(calendar) == DEMO_ON_2021_06_01
 
 
+def test_a_file_that_cannot_be_written_is_bad_input(demo, tmp_path):
+    out = tmp_path / "missing" / "demo.ics"
+    result = demo("report", "calendar", "--out", str(out))
+    assert result.exit_code == 2
+    assert f"can't write {out}: No such file or directory" in result.stderr
+
+
 def test_an_unknown_partner_is_bad_input(demo):
     result = demo("report", "calendar", "--partner", "NOPE", "--on", "2021-06-01")
     assert result.exit_code == 2
