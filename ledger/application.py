@@ -125,7 +125,8 @@ class Ledger(StoredApplication):
         return views.partner_view(self.load(partner), on)
 
     def benefit_show(self, partner: str, benefit: str) -> dict[str, Any]:
-        return views.benefit_view(benefits.find_benefit(self.load(partner), benefit))
+        found = benefits.granted_benefit(self.load(partner), benefit)
+        return views.benefit_view(found)
 
     def subscription_show(self, partner: str, sub: str, on: date) -> dict[str, Any]:
         found = keys.find_subscription(self.load(partner), sub)

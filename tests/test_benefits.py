@@ -101,3 +101,11 @@ def test_activating_twice_is_rejected(enrolled):
     with pytest.raises(RuleViolation) as error:
         enrolled.activate_benefit("P1", "AZ", d("2020-04-01"), ACTOR)
     assert error.value.code == "already-activated"
+
+
+def test_showing_a_benefit_never_granted_says_unknown_benefit(run):
+    run.json("partner", "enroll", "P1", "--on", "2020-01-31")
+    result = run("benefit", "show", "P1", "UNKNOWN")
+    assert result.exit_code == 2
+    assert "unknown benefit 'UNKNOWN'" in result.stderr
+    assert "renew" not in result.stderr

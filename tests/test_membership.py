@@ -169,3 +169,19 @@ def test_effective_dates_never_go_backwards_within_an_entity(app):
     with pytest.raises(RuleViolation) as error:
         app.activate_benefit("P1", "B", d("2020-05-01"), ACTOR)
     assert error.value.rule == "effective-date"
+
+
+def test_show_before_the_enrollment_says_not_enrolled_yet(app):
+    app.enroll("P1", d("2020-01-31"), ACTOR)
+    app.renew("P1", d("2020-12-01"), ACTOR)
+    shown = app.partner_show("P1", d("2019-06-01"))
+    assert shown["status"] == "not enrolled yet"
+    assert (shown["period_start"], shown["renewal_date"]) == (None, None)
+    assert shown["partner"] == "P1"
+
+
+def test_show_between_two_periods_shows_the_lapsed_one_before_the_date(app):
+    app.enroll("P1", d("2018-01-31"), ACTOR)
+    app.renew("P1", d("2020-06-01"), ACTOR)  # lapsed 2019-01-31 .. 2020-06-01
+    shown = app.partner_show("P1", d("2019-06-01"))
+    assert (shown["status"], shown["period_start"]) == ("lapsed", "2018-01-31")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid5
 
-from ledger.domain.errors import InvalidInput, RuleViolation
+from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
 from ledger.domain.partner import NAMESPACE, BenefitActivated, BenefitGranted, Partner
 from ledger.domain.policy import Policy
 from ledger.domain.rules import (
@@ -34,6 +34,15 @@ def find_benefit(partner: Partner, benefit: str) -> Benefit:
             f"benefit {benefit} was never granted to partner {partner.partner}: "
             f"{RENEW_ADVICE}",
         ) from None
+
+
+def granted_benefit(partner: Partner, benefit: str) -> Benefit:
+    """A benefit to show: one that was never granted is unknown (bad input),
+    not a rule broken."""
+    try:
+        return partner.benefits[benefit]
+    except KeyError:
+        raise NotFound("benefit", benefit) from None
 
 
 def grant_benefit(

@@ -28,12 +28,23 @@ def membership_view(partner: Partner, period: Period) -> dict[str, Any]:
     }
 
 
+NOT_ENROLLED = "not enrolled yet"
+
+
 def partner_view(partner: Partner, on: date) -> dict[str, Any]:
-    """The period that contains `on` (the latest if none does), its status on
-    that date, and the admins."""
+    """The period that contains `on` (else the last one before it: lapsed),
+    its status on that date, and the admins. Before the enrollment no period
+    is shown: the status says the partner was not enrolled yet."""
     period = partner.period_on(on)
     status = "active" if period is not None else "lapsed"
-    answer = membership_view(partner, period or partner.current_period)
+    if period is None:
+        period = next((p for p in reversed(partner.periods) if p.start <= on), None)
+    if period is None:
+        answer = {key: None for key in membership_view(partner, partner.periods[0])}
+        answer.update(partner=partner.partner, name=partner.name)
+        status = NOT_ENROLLED
+    else:
+        answer = membership_view(partner, period)
     answer.update(status=status, admins=list(partner.admins))
     return answer
 
