@@ -8,14 +8,15 @@ projections agree with the log, and whether the log was altered.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 import click
 import orjson
 
-from commands.context import DATE, listing, pass_context, today, within_days
+from commands.context import DATE, listing, pass_context, today
 from commands.output import Page, emit
+from commands.params import ValueType, WholeType
+from ledger.domain.values import INSTANT, WITHIN_DAYS
 
 PARTNER = click.argument("partner_id", metavar="PARTNER")
 REPLAY_SECTIONS = (
@@ -31,22 +32,6 @@ REPLAY_SECTIONS = (
     "conflicts",
     "skipped",
 )
-
-
-class TimestampType(click.ParamType):
-    name = "TIMESTAMP"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(
-                f"{value!r} is not an ISO timestamp such as 2021-02-01T09:30:00Z",
-                param,
-                ctx,
-            )
 
 
 class Sha256Type(click.ParamType):
@@ -111,7 +96,7 @@ def _audit() -> Any:
 def within_option(func: Any) -> Any:
     return click.option(
         "--within",
-        type=click.IntRange(min=0),
+        type=WholeType(WITHIN_DAYS),
         default=None,
         help="Days ahead for the `expiring` rows (R11); default the policy's "
         "expiring_soon_days in force on the date (30 unless changed).",
@@ -184,7 +169,7 @@ def history(obj, page: Page, partner_id: str, entity: str | None) -> None:
 @click.option(
     "--known-at",
     "known_at",
-    type=TimestampType(),
+    type=ValueType(INSTANT),
     default=None,
     help="Also leave out events recorded after this instant (ISO timestamp; "
     "without an offset it is UTC): what the ledger said at that moment.",
@@ -211,9 +196,7 @@ def replay(obj, partner_id: str, as_of, known_at, within: int | None) -> None:
       ledger -o json audit replay MPN-1 --as-of 2020-12-01
       ledger -o json audit replay MPN-1 --as-of 2020-12-01 --known-at 2020-12-02T09:00
     """
-    answer = _audit().replay(
-        obj.app, partner_id, as_of, known_at, within_days(obj, within, as_of)
-    )
+    answer = _audit().replay(obj.app, partner_id, as_of, known_at, within)
     if obj.output == "json":
         emit("json", answer)
         return
@@ -252,7 +235,7 @@ def check(obj, on, within: int | None) -> None:
     day = on or today()
     from projections.check import check as check_projections
 
-    answer = check_projections(obj.app, day, within_days(obj, within, day))
+    answer = check_projections(obj.app, day, within)
     if obj.output == "json":
         emit("json", answer)
     else:

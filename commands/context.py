@@ -11,22 +11,10 @@ from typing import Any
 import click
 
 from commands.output import Page
-from ledger.domain.dates import parse_date
+from commands.params import ValueType
+from ledger.domain.values import DAY
 
-
-class DateType(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return parse_date(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a date of the form YYYY-MM-DD", param, ctx)
-
-
-DATE = DateType()
+DATE = ValueType(DAY)
 
 
 def today() -> date:
@@ -190,12 +178,6 @@ def write_options(func: Callable) -> Callable:
         return func(*args, write=write, **kwargs)
 
     return wrapper
-
-
-def within_days(obj: Context, within: int | None, on: date) -> int:
-    """R11: the days ahead that count as "expiring soon": as given, or the
-    policy's expiring_soon_days in force on the date."""
-    return within if within is not None else obj.app.policy_on(on).expiring_soon_days
 
 
 def listing(*columns: str, after: str | None = None) -> Callable:

@@ -9,7 +9,9 @@ import click
 
 from commands.context import pass_context
 from commands.output import emit, render_record
+from commands.params import WholeType
 from ledger.bulk.lines import DEFAULT_BATCH_SIZE, FORMATS, ImportFile, file_format
+from ledger.domain.values import BATCH_SIZE
 
 
 @click.command("import")
@@ -31,7 +33,7 @@ from ledger.bulk.lines import DEFAULT_BATCH_SIZE, FORMATS, ImportFile, file_form
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=WholeType(BATCH_SIZE),
     default=DEFAULT_BATCH_SIZE,
     show_default=True,
     help="Lines written per transaction.",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from commands.context import on_option, pass_context, today, write_options
+from commands.context import on_option, pass_context, today
 from commands.output import emit
-from ledger.domain.policy import Policy
+from commands.writes import add_write_commands
 
 
 @click.group()
@@ -27,20 +27,6 @@ def show(obj, on) -> None:
     emit(obj.output, obj.app.policy_show(on or today()))
 
 
-@policy.command("set")
-@click.argument("name", type=click.Choice(Policy.names()))
-@click.argument("days", type=click.IntRange(min=0))
-@write_options
-@pass_context
-def set_policy(obj, name: str, days: int, write: dict) -> None:
-    """Set NAME to DAYS from --on. Writes on or after that date use it; events
-    recorded before keep the dates they were decided with.
-
-    \b
-    Example:
-      ledger --actor ops@contoso.com policy set reassignment_days 60 --on 2021-01-01
-    """
-    emit(obj.output, obj.app.set_policy(name, days, **write))
-
+add_write_commands(policy)
 
 COMMANDS = [policy]

@@ -10,8 +10,10 @@ from typing import Any
 
 import click
 
-from commands.context import DATE, listing, now, pass_context, today, within_days
+from commands.context import DATE, listing, now, pass_context, today
 from commands.output import Page, emit
+from commands.params import WholeType
+from ledger.domain.values import WITHIN_DAYS
 
 PARTNER = click.option(
     "--partner",
@@ -75,7 +77,7 @@ def entitlements(obj, page: Page, partner_id: str | None, on: Any) -> None:
 @ON
 @click.option(
     "--within",
-    type=click.IntRange(0, 36500),
+    type=WholeType(WITHIN_DAYS),
     metavar="DAYS",
     default=None,
     help="List what ends within DAYS days of the date; default the policy's "
@@ -98,7 +100,7 @@ def expiring(
         obj,
         page,
         lambda reports: reports.expiring(
-            partner_id, day, within_days(obj, within, day)
+            partner_id, day, obj.app.within_days(day, within)
         ),
     )
 

@@ -2,82 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from commands.context import on_option, pass_context, today, write_options
+from commands.context import on_option, pass_context, today
 from commands.output import emit
-from ledger.domain.rules import OFFERS
+from commands.params import ValueType
+from commands.writes import add_write_commands
+from ledger.domain.values import EMAIL as EMAIL_VALUE
 
-
-class EmailType(click.ParamType):
-    name = "EMAIL"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        local, _, domain = str(value).partition("@")
-        if not local or "." not in domain or " " in value:
-            self.fail(f"{value!r} is not an e-mail address", param, ctx)
-        return str(value).lower()
-
-
-class OfferType(click.ParamType):
-    name = "OFFER"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        if value in OFFERS or (value.startswith("other:") and len(value) > 6):
-            return value
-        self.fail(
-            f"{value!r} is not one of {', '.join(OFFERS)} or other:NAME", param, ctx
-        )
-
-
-EMAIL = EmailType()
+EMAIL = ValueType(EMAIL_VALUE)
 
 
 @click.group()
 def user() -> None:
     """Users who can receive seats, and the offers they hold outside the ledger."""
-
-
-@user.command()
-@click.argument("partner_id", metavar="PARTNER")
-@click.argument("email", type=EMAIL)
-@click.option(
-    "--source",
-    required=True,
-    type=click.Choice(["user-management", "aad"]),
-    help="The partner's User Management list, or its AAD tenant.",
-)
-@write_options
-@pass_context
-def add(obj, partner_id: str, email: str, source: str, write: dict) -> None:
-    """Add EMAIL to PARTNER's users; only users can receive seats (R12).
-
-    \b
-    Example:
-      ledger --actor ops@contoso.com user add MPN-1 dev@contoso.com --source aad
-    """
-    emit(obj.output, obj.app.add_user(partner_id, email, source, **write))
-
-
-@user.command()
-@click.argument("partner_id", metavar="PARTNER")
-@click.argument("email", type=EMAIL)
-@click.argument("offer", type=OfferType())
-@write_options
-@pass_context
-def offer(obj, partner_id: str, email: str, offer: str, write: dict) -> None:
-    """Record that EMAIL already has OFFER outside the ledger (a fact, R15).
-
-    OFFER: enterprise-agreement, cloud-solution-partner, azure-in-open,
-    azure-pass, action-pack, or other:NAME.
-
-    \b
-    Example:
-      ledger --actor ops@contoso.com user offer MPN-1 dev@contoso.com azure-pass
-    """
-    emit(obj.output, obj.app.record_offer(partner_id, email, offer, **write))
 
 
 @user.command()
@@ -94,5 +32,7 @@ def show(obj, partner_id: str, email: str, on) -> None:
     """
     emit(obj.output, obj.app.user_show(partner_id, email, on or today()))
 
+
+add_write_commands(user)
 
 COMMANDS = [user]

@@ -11,10 +11,11 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger.bulk.batch import Batch
@@ -24,7 +25,6 @@ from ledger.domain import (
     keys,
     membership,
     seats,
-    support,
     views,
 )
 from ledger.domain.errors import (
@@ -38,9 +38,6 @@ from ledger.domain.ledger_admins import (
     LEDGER_ADMINS_ID,
     LedgerAdmins,
     check_ledger_admin,
-    grant_ledger_admin,
-    init_ledger,
-    revoke_ledger_admin,
 )
 from ledger.domain.partner import (
     Partner,
@@ -56,17 +53,23 @@ from ledger.domain.policy import (
     POLICY_ID,
     Policy,
     PolicyLog,
-    change_policy,
     policy_on,
 )
+from ledger.domain.values import DAY, EMAIL, NAME, WITHIN_DAYS
 from ledger.domain.write import Write
+from ledger.registry import (
+    ENROLLMENT,
+    LEDGER_ADMINS,
+    POLICY,
+    WRITE_COMMANDS,
+    WriteCommand,
+)
 from ledger.store.app import StoredApplication
 from ledger.store.repository import VoidingRepository
 from ledger.store.topics import topics_of
 from ledger.team import Team
 
 Clock = Callable[[], datetime]
-Decision = Callable[[Partner, Write], dict[str, Any]]
 
 
 def utc_now() -> datetime:
@@ -109,7 +112,7 @@ class Ledger(StoredApplication):
             if cached is not None:
                 return cached
         try:
-            loaded = self.repository.get(partner_uuid(partner))
+            loaded: Partner = self.repository.get(partner_uuid(partner))
         except AggregateNotFoundError:
             raise NotFound("partner", partner) from None
         if self.pending is not None:
@@ -148,7 +151,7 @@ class Ledger(StoredApplication):
         if self.pending is not None and self.pending.has_policy:
             return self.pending.policy_log
         try:
-            log = self.repository.get(POLICY_ID)
+            log: PolicyLog | None = self.repository.get(POLICY_ID)
         except AggregateNotFoundError:
             log = None
         if self.pending is not None:
@@ -172,87 +175,82 @@ class Ledger(StoredApplication):
             "changes": changes,
         }
 
+    def within_days(self, on: date, within: int | None) -> int:
+        """R11: the days ahead that count as "expiring soon" on a date: as
+        asked, or the policy's expiring_soon_days in force on that date."""
+        if within is not None:
+            return WITHIN_DAYS.parse(within, "within")
+        return self.policy_on(on).expiring_soon_days
+
+    # -- writes: one generic pipeline over the command registry --------------
+
+    def run(
+        self,
+        command: str,
+        on: date,
+        actor: str | None,
+        request_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Run the write command named `command` (ledger/registry.py) with its
+        fields: check every value against its bound (InvalidInput otherwise,
+        nothing written), answer a repeated request as the first time, load
+        what it acts on, decide, and save the events once."""
+        spec = WRITE_COMMANDS[command]
+        checked = spec.check(fields)
+        write = self._write(actor, on, request_id)
+        args = spec.fingerprint_args(checked)
+        answer = self._repeated(write, args)
+        if answer is None:
+            try:
+                subject = self._subject(spec, checked, write)
+                if spec.reads_history:
+                    checked["history"] = self._history(subject)
+                policy = self.policy_on(write.on)
+                changed, answer = spec.decide(subject, write, policy, **checked)
+            except LedgerError as error:
+                return self._refused(write, args, error)
+            if changed.pending_events:  # else nothing changes: nothing to save
+                answer = self._save(changed, write, args, answer)
+        if spec.complete is not None:
+            answer = spec.complete(self, answer)
+        return answer
+
+    def _subject(
+        self, spec: WriteCommand, checked: dict[str, Any], write: Write
+    ) -> Any:
+        """What a write acts on, with the actor's right to act on it checked:
+        the partner (one of its admins, on the write's date), nothing yet for
+        an enrollment, the policy log (a ledger admin), or the ledger admins
+        (whose decisions check the actor themselves)."""
+        if spec.scope == POLICY:
+            check_ledger_admin(self._ledger_admins(), write)
+            return self._policy_log()
+        if spec.scope == LEDGER_ADMINS:
+            return self._ledger_admins()
+        partner = checked["partner"]
+        if spec.scope == ENROLLMENT:
+            membership.check_not_enrolled(partner, self._enrolled(partner))
+            return None
+        loaded = self.load(partner)
+        membership.check_admin(loaded, write.actor, write.on)
+        return loaded
+
+    def _ledger_admins(self) -> LedgerAdmins | None:
+        try:
+            admins: LedgerAdmins = self.repository.get(LEDGER_ADMINS_ID)
+        except AggregateNotFoundError:
+            return None
+        return admins
+
+    # The use cases by name, for Python callers: each runs its registry entry.
+
     def set_policy(
         self, name: str, days: int, on: date, actor: str, request_id: str | None = None
     ) -> dict[str, Any]:
         """Change one policy parameter from `on`; earlier events keep the dates
         they were decided with."""
-        write = self._write(actor, on, request_id)
-        args = {"command": "policy set", "partner": "", "name": name, "days": days}
-        repeated = self._repeated(write, args)
-        if repeated is not None:
-            return repeated
-        try:
-            check_ledger_admin(self._ledger_admins(), write)
-            log = change_policy(self._policy_log(), name, days, write)
-        except LedgerError as error:
-            return self._refused(write, args, error)
-        answer = {"on": on.isoformat(), **policy_on(log, on, self.policy).as_dict()}
-        return self._save(log, write, args, answer)
-
-    # -- ledger admins ---------------------------------------------------------
-
-    def _ledger_admins(self) -> LedgerAdmins | None:
-        try:
-            return self.repository.get(LEDGER_ADMINS_ID)
-        except AggregateNotFoundError:
-            return None
-
-    def init_ledger(
-        self,
-        admin: str,
-        on: date,
-        actor: str | None = None,
-        request_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Name the first ledger admin (idempotent for an admin of the ledger)."""
-        return self._ledger_write(
-            "ledger init",
-            admin,
-            on,
-            self.team.default_actor(actor) or admin,
-            request_id,
-            init_ledger,
-        )
-
-    def grant_ledger_admin(
-        self, email: str, actor: str, on: date, request_id: str | None = None
-    ) -> dict[str, Any]:
-        return self._ledger_write(
-            "admin grant --ledger", email, on, actor, request_id, grant_ledger_admin
-        )
-
-    def revoke_ledger_admin(
-        self, email: str, actor: str, on: date, request_id: str | None = None
-    ) -> dict[str, Any]:
-        return self._ledger_write(
-            "admin revoke --ledger", email, on, actor, request_id, revoke_ledger_admin
-        )
-
-    def _ledger_write(
-        self,
-        command: str,
-        email: str,
-        on: date,
-        actor: str,
-        request_id: str | None,
-        decide: Callable[[LedgerAdmins | None, str, Write], LedgerAdmins],
-    ) -> dict[str, Any]:
-        write = self._write(actor, on, request_id)
-        args = {"command": command, "partner": "", "email": email}
-        repeated = self._repeated(write, args)
-        if repeated is not None:
-            return repeated
-        try:
-            log = decide(self._ledger_admins(), email, write)
-        except LedgerError as error:
-            return self._refused(write, args, error)
-        answer = {"ledger_admins": log.admins}
-        if not log.pending_events:
-            return answer
-        return self._save(log, write, args, answer)
-
-    # -- membership and admins (R1-R4) ---------------------------------------
+        return self.run("policy set", on, actor, request_id, name=name, days=days)
 
     def enroll(
         self,
@@ -262,31 +260,14 @@ class Ledger(StoredApplication):
         name: str | None = None,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        write = self._write(actor, on, request_id)
-        args = {"command": "partner enroll", "partner": partner, "name": name}
-        repeated = self._repeated(write, args)
-        if repeated is not None:
-            return repeated
-        try:
-            if self._enrolled(partner):
-                raise RuleViolation(
-                    "R1",
-                    "already-enrolled",
-                    f"partner {partner} is already enrolled: renew its membership "
-                    "instead",
-                )
-            created = membership.enroll(partner, name, write, self.policy_on(write.on))
-        except LedgerError as error:
-            return self._refused(write, args, error)
-        answer = views.partner_view(created, on)
-        return self._save(created, write, args, answer)
+        return self.run(
+            "partner enroll", on, actor, request_id, partner=partner, name=name
+        )
 
-    def renew(self, partner: str, on: date, actor: str, request_id: str | None = None):
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            membership.renew(p, write, self.policy_on(write.on))
-            return views.partner_view(p, p.current_period.start)
-
-        return self._decide("partner renew", partner, {}, actor, on, request_id, decide)
+    def renew(
+        self, partner: str, on: date, actor: str, request_id: str | None = None
+    ) -> dict[str, Any]:
+        return self.run("partner renew", on, actor, request_id, partner=partner)
 
     def grant_admin(
         self,
@@ -296,12 +277,9 @@ class Ledger(StoredApplication):
         on: date,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            membership.grant_admin(p, email, write)
-            return {"partner": partner, "admins": list(p.admins)}
-
-        args = {"email": email}
-        return self._decide("admin grant", partner, args, actor, on, request_id, decide)
+        return self.run(
+            "admin grant", on, actor, request_id, partner=partner, email=email
+        )
 
     def revoke_admin(
         self,
@@ -311,16 +289,9 @@ class Ledger(StoredApplication):
         on: date,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            membership.revoke_admin(p, email, write)
-            return {"partner": partner, "admins": list(p.admins)}
-
-        args = {"email": email}
-        return self._decide(
-            "admin revoke", partner, args, actor, on, request_id, decide
+        return self.run(
+            "admin revoke", on, actor, request_id, partner=partner, email=email
         )
-
-    # -- benefits (R2, R5, R6, R16) -------------------------------------------
 
     def grant_benefit(
         self,
@@ -333,20 +304,16 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            benefits.grant_benefit(
-                p, benefit, kind, product, quantity, write, self.policy_on(write.on)
-            )
-            return views.benefit_view(p.benefits[benefit])
-
-        args = {
-            "benefit": benefit,
-            "kind": kind,
-            "product": product,
-            "quantity": quantity,
-        }
-        return self._decide(
-            "benefit grant", partner, args, actor, on, request_id, decide
+        return self.run(
+            "benefit grant",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            benefit=benefit,
+            kind=kind,
+            product=product,
+            quantity=quantity,
         )
 
     def activate_benefit(
@@ -357,15 +324,9 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.benefit_view(benefits.activate_benefit(p, benefit, write))
-
-        args = {"benefit": benefit}
-        return self._decide(
-            "benefit activate", partner, args, actor, on, request_id, decide
+        return self.run(
+            "benefit activate", on, actor, request_id, partner=partner, benefit=benefit
         )
-
-    # -- tenants, keys and subscriptions (R7-R10) -----------------------------
 
     def add_tenant(
         self,
@@ -375,12 +336,9 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            keys.add_tenant(p, tenant, write)
-            return {"partner": partner, "tenant": tenant, "added_on": on.isoformat()}
-
-        args = {"tenant": tenant}
-        return self._decide("tenant add", partner, args, actor, on, request_id, decide)
+        return self.run(
+            "tenant add", on, actor, request_id, partner=partner, tenant=tenant
+        )
 
     def issue_key(
         self,
@@ -392,19 +350,16 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            keys.issue_key(p, benefit, key, licenses, write)
-            found = p.benefits[benefit]
-            return {
-                "key": key,
-                "benefit": benefit,
-                "licenses": licenses,
-                "issued_on": on.isoformat(),
-                "licenses_left": found.quantity - found.licenses_issued,
-            }
-
-        args = {"benefit": benefit, "key": key, "licenses": licenses}
-        return self._decide("key issue", partner, args, actor, on, request_id, decide)
+        return self.run(
+            "key issue",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            benefit=benefit,
+            key=key,
+            licenses=licenses,
+        )
 
     def redeem_key(
         self,
@@ -417,19 +372,17 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            found = keys.redeem_key(p, key, tenant, subscription, mode, write)
-            return views.redemption_view(found, p.subscriptions[subscription])
-
-        args = {
-            "key": key,
-            "tenant": tenant,
-            "subscription": subscription,
-            "mode": mode,
-        }
-        return self._decide("key redeem", partner, args, actor, on, request_id, decide)
-
-    # -- users, seats and offers (R5, R12-R15) --------------------------------
+        return self.run(
+            "key redeem",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            key=key,
+            tenant=tenant,
+            subscription=subscription,
+            mode=mode,
+        )
 
     def add_user(
         self,
@@ -440,12 +393,15 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            seats.add_user(p, email, source, write)
-            return views.user_view(p, email)
-
-        args = {"email": email, "source": source}
-        return self._decide("user add", partner, args, actor, on, request_id, decide)
+        return self.run(
+            "user add",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            email=email,
+            source=source,
+        )
 
     def record_offer(
         self,
@@ -456,12 +412,15 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            seats.record_offer(p, email, offer, write)
-            return views.user_view(p, email)
-
-        args = {"email": email, "offer": offer}
-        return self._decide("user offer", partner, args, actor, on, request_id, decide)
+        return self.run(
+            "user offer",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            email=email,
+            offer=offer,
+        )
 
     def assign_seat(
         self,
@@ -472,13 +431,15 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(
-                seats.assign_seat(p, benefit, email, write, self.policy_on(write.on))
-            )
-
-        args = {"benefit": benefit, "email": email}
-        return self._decide("seat assign", partner, args, actor, on, request_id, decide)
+        return self.run(
+            "seat assign",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            benefit=benefit,
+            email=email,
+        )
 
     def sign_in(
         self,
@@ -488,12 +449,8 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(seats.sign_in(p, seat, write))
-
-        args = {"seat": seat}
-        return self._decide(
-            "seat sign-in", partner, args, actor, on, request_id, decide
+        return self.run(
+            "seat sign-in", on, actor, request_id, partner=partner, seat=seat
         )
 
     def reassign_seat(
@@ -505,14 +462,14 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(
-                seats.reassign_seat(p, seat, email, write, self.policy_on(write.on))
-            )
-
-        args = {"seat": seat, "email": email}
-        return self._decide(
-            "seat reassign", partner, args, actor, on, request_id, decide
+        return self.run(
+            "seat reassign",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            seat=seat,
+            email=email,
         )
 
     def release_seat(
@@ -523,15 +480,9 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            return views.seat_view(seats.release_seat(p, seat, write))
-
-        args = {"seat": seat}
-        return self._decide(
-            "seat release", partner, args, actor, on, request_id, decide
+        return self.run(
+            "seat release", on, actor, request_id, partner=partner, seat=seat
         )
-
-    # -- support (R16, R17) ----------------------------------------------------
 
     def open_ticket(
         self,
@@ -542,14 +493,36 @@ class Ledger(StoredApplication):
         actor: str,
         request_id: str | None = None,
     ) -> dict[str, Any]:
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            ticket = support.open_ticket(p, benefit, product, write)
-            return views.ticket_view(ticket, p.benefits[benefit])
+        return self.run(
+            "ticket open",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            benefit=benefit,
+            product=product,
+        )
 
-        args = {"benefit": benefit, "product": product}
-        return self._decide("ticket open", partner, args, actor, on, request_id, decide)
+    def init_ledger(
+        self,
+        admin: str,
+        on: date,
+        actor: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Name the first ledger admin (idempotent for an admin of the ledger)."""
+        actor = self.team.default_actor(actor) or admin
+        return self.run("ledger init", on, actor, request_id, email=admin)
 
-    # -- corrections -------------------------------------------------------------
+    def grant_ledger_admin(
+        self, email: str, actor: str, on: date, request_id: str | None = None
+    ) -> dict[str, Any]:
+        return self.run("admin grant --ledger", on, actor, request_id, email=email)
+
+    def revoke_ledger_admin(
+        self, email: str, actor: str, on: date, request_id: str | None = None
+    ) -> dict[str, Any]:
+        return self.run("admin revoke --ledger", on, actor, request_id, email=email)
 
     def void(
         self,
@@ -563,26 +536,15 @@ class Ledger(StoredApplication):
         """Void the partner's event at `position` (its position in the log):
         from then on the partner is as if it never happened. Refused (rule
         `correction`) for anything but a voidable event of this partner."""
-        reason = corrections.check_reason(reason)
-
-        def decide(p: Partner, write: Write) -> dict[str, Any]:
-            history = self._history(p)
-            voided = corrections.void(p, history, position, reason, write)
-            events = [h.event for h in history]
-            p.adopt(corrections.fold([*events, voided]))
-            return {
-                "partner": partner,
-                "voided": position,
-                "event": voided.voided_event,
-                "reason": reason,
-                "position": None,  # known once saved (see `_void_position`)
-            }
-
-        args = {"position": position, "reason": reason}
-        answer = self._decide("void", partner, args, actor, on, request_id, decide)
-        if answer.get("position") is None:
-            answer = {**answer, "position": self._void_position(partner, position)}
-        return answer
+        return self.run(
+            "void",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            position=position,
+            reason=reason,
+        )
 
     def _history(self, partner: Partner) -> list[Any]:
         """The partner's events with their positions: those stored, then
@@ -596,7 +558,7 @@ class Ledger(StoredApplication):
         ]
         return [*stored, *(corrections.Entry(None, e) for e in pending)]
 
-    def _void_position(self, partner: str, voided: int) -> int | None:
+    def void_position(self, partner: str, voided: int) -> int | None:
         """The position of the void of the event at `voided` (None while it is
         pending in a batch)."""
         voids = topics_of(Voided)
@@ -650,40 +612,18 @@ class Ledger(StoredApplication):
     # -- the write pipeline ----------------------------------------------------
 
     def _write(self, actor: str | None, on: date, request_id: str | None) -> Write:
-        """The write's envelope; its actor is the one the team decides
-        (self-declared, or the e-mail bound to the PostgreSQL login role)."""
+        """The write's envelope, each value checked against its bound; its
+        actor is the one the team decides (self-declared, or the e-mail bound
+        to the PostgreSQL login role)."""
         return Write(
-            actor=self.team.actor(actor),
-            on=on,
+            actor=EMAIL.parse(self.team.actor(actor), "actor"),
+            on=DAY.parse(on, "on"),
             recorded_at=self.clock(),
-            request_id=request_id,
+            request_id=None
+            if request_id is None
+            else NAME.parse(request_id, "request_id"),
             login_role=self.team.login_role,
         )
-
-    def _decide(
-        self,
-        command: str,
-        partner: str,
-        args: dict[str, Any],
-        actor: str,
-        on: date,
-        request_id: str | None,
-        decide: Decision,
-    ) -> dict[str, Any]:
-        """Answer a repeated request as the first time; otherwise load the
-        partner, check the actor, decide, and save the events once."""
-        write = self._write(actor, on, request_id)
-        args = {"command": command, "partner": partner, **args}
-        repeated = self._repeated(write, args)
-        if repeated is not None:
-            return repeated
-        try:
-            loaded = self.load(partner)
-            membership.check_admin(loaded, write.actor, write.on)
-            answer = decide(loaded, write)
-        except LedgerError as error:
-            return self._refused(write, args, error)
-        return self._save(loaded, write, args, answer)
 
     def _refused(
         self, write: Write, args: dict[str, Any], error: LedgerError
@@ -768,7 +708,7 @@ class Ledger(StoredApplication):
 
     def _save(
         self,
-        partner: Partner | PolicyLog | LedgerAdmins,
+        partner: Aggregate,
         write: Write,
         args: dict[str, Any],
         answer: dict[str, Any],
@@ -784,7 +724,8 @@ class Ledger(StoredApplication):
                 timestamp=write.recorded_at,
             )
         if self.pending is not None:
-            self.pending.add(partner, request)
+            # the batch keeps the policy and admin logs among its aggregates
+            self.pending.add(cast(Partner, partner), request)
             return answer
         records: list[Any] = [partner] if request is None else [partner, request]
         try:

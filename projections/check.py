@@ -94,8 +94,10 @@ def differences(
     return out
 
 
-def check(app: Any, on: date, within: int) -> dict[str, Any]:
-    """Every projection's rows against the rows a fresh replay of the log gives."""
+def check(app: Any, on: date, within: int | None = None) -> dict[str, Any]:
+    """Every projection's rows against the rows a fresh replay of the log
+    gives; `within` as `report expiring` takes it (default: the policy's)."""
+    within = app.within_days(on, within)
     names = partners(app)
     expected = reference_rows(app, names, on, within)
     found = projection_rows(app, on, within)

@@ -134,7 +134,7 @@ def test_a_usage_error_in_text_shows_the_banner_of_that_subcommand():
     assert lines[0] == "Usage: ledger partner show [OPTIONS] PARTNER"
     assert lines[-1] == (
         "Error: Invalid value for '--on': '2020-13-01' is not a date of the form "
-        "YYYY-MM-DD"
+        "YYYY-MM-DD from 1900-01-01 to 2199-12-31"
     )
     assert "Commands:" not in result.stderr
 

@@ -36,7 +36,7 @@ KINDS = {
     "TECH": "technical",
 }
 USERS = ["u0@x.example", "u1@x.example", "u2@x.example"]
-OFFERS = ["Azure Pass", "Action Pack"]
+OFFERS = ["azure-pass", "action-pack"]
 # Each step runs the first of these (shuffled) that the state gives arguments
 # for; commands that are rarely possible (a reassignment needs a seat held 90
 # days while its benefit is still usable) get more weight.

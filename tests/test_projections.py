@@ -136,15 +136,15 @@ def test_a_bulk_credit_holder_with_other_offers_is_a_conflict(faq):
     faq.grant_benefit(P, "ABC", "azure-bulk-credit", "Bulk", 2, d("2020-12-01"), ACTOR)
     faq.activate_benefit(P, "ABC", d("2020-12-01"), ACTOR)
     faq.assign_seat(P, "ABC", B, d("2020-12-02"), ACTOR)
-    faq.record_offer(P, B, "Azure Pass", d("2020-12-03"), ACTOR)
-    faq.record_offer(P, B, "Action Pack", d("2020-12-04"), ACTOR)
-    faq.record_offer(P, A, "Azure Pass", d("2020-12-04"), ACTOR)
+    faq.record_offer(P, B, "azure-pass", d("2020-12-03"), ACTOR)
+    faq.record_offer(P, B, "action-pack", d("2020-12-04"), ACTOR)
+    faq.record_offer(P, A, "azure-pass", d("2020-12-04"), ACTOR)
     assert Reports(faq).conflicts(P) == [
         {
             "partner": P,
             "user": B,
             "seats": ["ABC#1"],
-            "offers": ["Action Pack", "Azure Pass"],
+            "offers": ["action-pack", "azure-pass"],
         }
     ]
 

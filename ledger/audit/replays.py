@@ -24,8 +24,6 @@ from ledger.domain.reports import (
     reassignable_rows,
 )
 
-DEFAULT_WITHIN = 30
-
 
 class NotEnrolledAsOf(LedgerError):
     """The partner exists, but not as of the date (or instant) asked."""
@@ -187,7 +185,7 @@ def replay(
     partner: str,
     as_of: date,
     known_at: datetime | None = None,
-    within: int = DEFAULT_WITHIN,
+    within: int | None = None,
 ) -> dict[str, Any]:
     """The partner's state as of `as_of` (and as recorded by `known_at`),
     rebuilt from its events alone. Deterministic: the same log gives the same
@@ -195,6 +193,7 @@ def replay(
 
     Raises NotFound for a partner that never enrolled, NotEnrolledAsOf when
     its enrollment is after `as_of` (or recorded after `known_at`)."""
+    within_days = app.within_days(as_of, within)
     known_at = as_utc(known_at) if known_at is not None else None
     events = partner_events(app, partner)
     check_enrolled(partner, events[0].event, as_of, known_at)
@@ -205,6 +204,6 @@ def replay(
         "known_at": known_at.isoformat() if known_at is not None else None,
         "events": len(kept) - len(skipped),
         "through_position": max(s.position for s in kept),
-        **state_view(state, as_of, within),
+        **state_view(state, as_of, within_days),
         "skipped": skipped,
     }

@@ -18,13 +18,13 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.bulk.batch import Batch
 from ledger.bulk.lines import (
-    COMMANDS,
     DEFAULT_BATCH_SIZE,
     ImportFile,
     ImportFileError,
     Line,
 )
 from ledger.domain.errors import Conflict, LedgerError, RuleViolation
+from ledger.domain.values import BATCH_SIZE
 
 CONFLICT_RETRIES = 3
 
@@ -90,12 +90,12 @@ def run_line(
 ) -> dict[str, Any]:
     """Call the Ledger method of the line's command, as the CLI would, as the
     importing actor."""
-    method = getattr(app, COMMANDS[line.command].method)
-    return method(
-        **line.fields,
+    return app.run(
+        line.command,
         on=line.on,
         actor=line_actor(line, actor),
         request_id=request_id,
+        **line.fields,
     )
 
 
@@ -126,6 +126,7 @@ def import_file(
     """Check the file, then run its lines in batches of `batch_size` (one
     transaction each). Stops at the first rejected line (having written the
     lines before it) unless `keep_going`; a dry run writes nothing."""
+    BATCH_SIZE.parse(options.batch_size, "batch_size")
     report = Report(options.dry_run)
     report.lines = check_file(source, options.actor) if total is None else total
     digest = source.digest()

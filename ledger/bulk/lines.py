@@ -10,15 +10,17 @@ A JSON line names a CLI write command and its fields, with the CLI's own names
 `actor` and `request_id` are optional. A CSV file has the header
 `partner,benefit,email,on` and one seat assignment per row.
 
-Anything malformed (bad JSON, an unknown command or field, a missing field,
-a bad date, number, e-mail or choice) raises ImportFileError naming the line.
+The commands and their fields are those of the command registry
+(ledger/registry.py), each value checked by its value type: anything
+malformed (bad JSON, an unknown command or field, a missing field, a value
+of the wrong type or out of its bound) raises ImportFileError naming the line.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,10 +28,9 @@ from typing import Any
 
 import orjson
 
-from ledger.domain.corrections import check_reason
-from ledger.domain.dates import parse_date
 from ledger.domain.errors import InvalidInput
-from ledger.domain.rules import BENEFIT_KINDS, OFFERS, REDEEM_MODES
+from ledger.domain.values import DAY, EMAIL, NAME
+from ledger.registry import PARTNER_SCOPES, WRITE_COMMANDS, Field, WriteCommand
 
 CSV_HEADER = ["partner", "benefit", "email", "on"]
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -59,121 +60,35 @@ class Line:
     request_id: str | None
 
 
-# -- field values ----------------------------------------------------------------
-
-
-def text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{value!r} is not a non-empty text")
-    return value
-
-
-def count(value: Any) -> int:
-    """A whole number >= 1, given as a number or as digits (as on the CLI)."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{value!r} is not a whole number >= 1")
-    return value
-
-
-def email(value: Any) -> str:
-    """An e-mail address, lower-cased, checked as the CLI checks it."""
-    local, _, domain = text(value).partition("@")
-    if not local or "." not in domain or " " in value:
-        raise ValueError(f"{value!r} is not an e-mail address")
-    return value.lower()
-
-
-def offer(value: Any) -> str:
-    if value in OFFERS or (
-        isinstance(value, str) and value.startswith("other:") and len(value) > 6
-    ):
-        return value
-    raise ValueError(f"{value!r} is not one of {', '.join(OFFERS)} or other:NAME")
-
-
-def position(value: Any) -> int:
-    """An event's position in the log: a JSON integer, as `audit history`
-    prints it."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{value!r} is not an integer position")
-    return value
-
-
-def reason(value: Any) -> str:
-    """A void's reason, bounded as on the CLI."""
-    try:
-        return check_reason(value)
-    except InvalidInput as error:
-        raise ValueError(error.message) from None
-
-
-def choice(*allowed: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if value not in allowed:
-            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
-        return value
-
-    return convert
-
-
-def a_date(value: Any) -> date:
-    try:
-        return parse_date(text(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date of the form YYYY-MM-DD") from None
-
-
-# -- the commands ------------------------------------------------------------------
+# -- the commands: the write commands of the registry that act on a partner ---------
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A write command: the Ledger method it calls, its required and optional
-    fields with their converters."""
+    """The fields of one import line: its command's fields (required and
+    optional) with their value types, and `on`, `actor` and `request_id`."""
 
-    method: str
-    required: dict[str, Callable[[Any], Any]]
-    optional: dict[str, Callable[[Any], Any]]
+    command: WriteCommand
 
+    @property
+    def required(self) -> dict[str, Field]:
+        return {f.name: f for f in self.command.fields if f.required}
 
-def spec(method: str, optional: dict | None = None, **required: Callable) -> Spec:
-    return Spec(method, {"partner": text, **required}, optional or {})
+    @property
+    def optional(self) -> dict[str, Field]:
+        return {f.name: f for f in self.command.fields if not f.required}
 
 
 COMMANDS: dict[str, Spec] = {
-    "partner enroll": spec("enroll", {"name": text}),
-    "partner renew": spec("renew"),
-    "admin grant": spec("grant_admin", email=text),
-    "admin revoke": spec("revoke_admin", email=text),
-    "benefit grant": spec(
-        "grant_benefit",
-        benefit=text,
-        kind=choice(*BENEFIT_KINDS),
-        product=text,
-        quantity=count,
-    ),
-    "benefit activate": spec("activate_benefit", benefit=text),
-    "tenant add": spec("add_tenant", tenant=text),
-    "key issue": spec("issue_key", benefit=text, key=text, licenses=count),
-    "key redeem": spec(
-        "redeem_key",
-        key=text,
-        tenant=text,
-        subscription=text,
-        mode=choice(*REDEEM_MODES),
-    ),
-    "user add": spec("add_user", email=email, source=choice("user-management", "aad")),
-    "user offer": spec("record_offer", email=email, offer=offer),
-    "seat assign": spec("assign_seat", benefit=text, email=email),
-    "seat sign-in": spec("sign_in", seat=text),
-    "seat reassign": spec("reassign_seat", seat=text, email=email),
-    "seat release": spec("release_seat", seat=text),
-    "ticket open": spec("open_ticket", benefit=text, product=text),
-    "void": spec("void", position=position, reason=reason),
+    name: Spec(command)
+    for name, command in WRITE_COMMANDS.items()
+    if command.scope in PARTNER_SCOPES  # ledger-wide writes are not imported
 }
-COMMON = ("command", "on", "actor", "request_id")
+COMMON: dict[str, Field] = {
+    "on": Field("on", DAY),
+    "actor": Field("actor", EMAIL, required=False),
+    "request_id": Field("request_id", NAME, required=False),
+}
 
 
 def command_line(number: int, record: Any) -> Line:
@@ -187,7 +102,9 @@ def command_line(number: int, record: Any) -> Line:
             number, f"unknown command {name!r}; one of: {', '.join(COMMANDS)}"
         )
     record = _user_as_email(number, found, dict(record))
-    unknown = set(record) - set(COMMON) - set(found.required) - set(found.optional)
+    del record["command"]
+    fields = {**found.required, **found.optional, **COMMON}
+    unknown = set(record) - set(fields)
     if unknown:
         raise ImportFileError(
             number, f"{name}: unknown field(s) {', '.join(sorted(unknown))}"
@@ -195,20 +112,13 @@ def command_line(number: int, record: Any) -> Line:
     missing = [f for f in (*found.required, "on") if record.get(f) is None]
     if missing:
         raise ImportFileError(number, f"{name}: missing field(s) {', '.join(missing)}")
-    converters = {
-        **found.required,
-        **found.optional,
-        "on": a_date,
-        "actor": text,
-        "request_id": text,
-    }
     values = {}
     for field, value in record.items():
-        if field != "command" and value is not None:
-            values[field] = _convert(number, field, converters[field], value)
+        if value is not None:
+            values[field] = _convert(number, fields[field], value)
     return Line(
         number,
-        name,
+        found.command.name,
         {f: values[f] for f in values if f not in COMMON},
         values["on"],
         values.get("actor"),
@@ -225,11 +135,11 @@ def _user_as_email(number: int, found: Spec, record: dict[str, Any]) -> dict[str
     return record
 
 
-def _convert(number: int, field: str, convert: Callable[[Any], Any], value: Any) -> Any:
+def _convert(number: int, field: Field, value: Any) -> Any:
     try:
-        return convert(value)
-    except ValueError as error:
-        raise ImportFileError(number, f"{field}: {error}") from None
+        return field.parse(value)
+    except InvalidInput as error:
+        raise ImportFileError(number, error.message) from None
 
 
 # -- the two formats ---------------------------------------------------------------
@@ -295,7 +205,8 @@ class ImportFile:
     def lines(self) -> Iterator[Line]:
         parse = csv_lines if self.format == "csv" else jsonl_lines
         try:
-            with self.path.open(encoding="utf-8", newline="") as handle:
+            # utf-8-sig: a file may start with the byte order mark Excel writes
+            with self.path.open(encoding="utf-8-sig", newline="") as handle:
                 yield from parse(handle)
         except (OSError, UnicodeDecodeError) as error:
             raise ImportFileError(None, f"can't read {self.path}: {error}") from None

@@ -15,11 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ledger.domain.errors import InvalidInput, RuleViolation
+from ledger.domain.errors import RuleViolation
 from ledger.domain.partner import Enrolled, Partner, PartnerEvent, Voided
 from ledger.domain.write import Write
 
-MAX_REASON = 500
 RULE = "correction"
 
 
@@ -45,17 +44,6 @@ class Entry:
 class NeedsFullHistory(Exception):
     """A void names an event older than the snapshot or cached state being
     folded on: fold the partner again from its first event."""
-
-
-def check_reason(reason: Any) -> str:
-    """A void's reason: 1..500 characters, not only spaces (bad input otherwise)."""
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("a void needs a reason (--reason TEXT, 1..500 characters)")
-    if len(reason) > MAX_REASON:
-        raise InvalidInput(
-            f"a void's reason has at most {MAX_REASON} characters, not {len(reason)}"
-        )
-    return reason
 
 
 def voided_versions(events: Iterable[Any]) -> set[int]:

@@ -19,10 +19,3 @@ def days_after(day: date, days: int) -> date:
 
 def days_between(start: date, end: date) -> int:
     return (end - start).days
-
-
-def parse_date(text: str) -> date:
-    """Parse an ISO date (YYYY-MM-DD); raises ValueError otherwise."""
-    if len(text) != 10:
-        raise ValueError(f"{text!r} is not a date of the form YYYY-MM-DD")
-    return date.fromisoformat(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ledger.domain.admins import check_admin_on, check_can_grant, check_can_revoke
+from ledger.domain.errors import RuleViolation
 from ledger.domain.partner import (
     AdminGranted,
     AdminRevoked,
@@ -30,6 +31,16 @@ def _period_fields(start, policy: Policy) -> dict:
         "renewal_date": renewal,
         "renewal_start_date": renewal_start_date(renewal, policy.renewal_window_days),
     }
+
+
+def check_not_enrolled(partner: str, enrolled: bool) -> None:
+    """R1: a partner is enrolled once; later years are renewals."""
+    if enrolled:
+        raise RuleViolation(
+            "R1",
+            "already-enrolled",
+            f"partner {partner} is already enrolled: renew its membership instead",
+        )
 
 
 def enroll(partner: str, name: str | None, write: Write, policy: Policy) -> Partner:

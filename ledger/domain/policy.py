@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.domain.errors import InvalidInput
 from ledger.domain.rules import check_not_before
+from ledger.domain.values import POLICY_DAYS, RENEWAL_WINDOW_DAYS, Whole
 
 POLICY_ID = uuid5(NAMESPACE_URL, "https://benefits-ledger/policy")
 
@@ -38,6 +39,12 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
+
+
+def days_bound(name: str) -> Whole:
+    """The days a parameter may take: 0..3650, and the renewal window less
+    than a year (R3: renewal opens within the enrollment year)."""
+    return RENEWAL_WINDOW_DAYS if name == "renewal_window_days" else POLICY_DAYS
 
 
 class PolicyLog(Aggregate):
@@ -83,8 +90,7 @@ def change_policy(log: PolicyLog | None, name: str, days: int, write: Any) -> Po
         raise InvalidInput(
             f"unknown policy parameter {name!r}: one of {', '.join(Policy.names())}"
         )
-    if days < 0:
-        raise InvalidInput(f"{name} must be 0 days or more, not {days}")
+    days_bound(name).parse(days, name)
     if log is None:
         log = PolicyLog._create(
             PolicyLogStarted, id=POLICY_ID, timestamp=write.recorded_at

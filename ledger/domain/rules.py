@@ -24,6 +24,7 @@ OFFERS = (
     "action-pack",
 )
 REDEEM_MODES = ("new", "add", "extend")
+USER_SOURCES = ("user-management", "aad")
 
 
 def renewal_date(period_start: date) -> date:
