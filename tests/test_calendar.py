@@ -325,3 +325,21 @@ def test_audit_check_compares_the_deadlines_with_a_replay(demo, db_url):
         ("deadlines", "log only", "KEY-0001", "2021-12-01"),
         ("deadlines", "projection only", "KEY-0001", "2021-11-30"),
     }
+
+
+def test_activate_by_dates_are_those_report_entitlements_shows(demo):
+    """Grace included (R5): VS-2021 is activated by 2022-03-02, 30 days after
+    the renewal date, as `report entitlements` says."""
+    shown = {
+        row["benefit"]: row["activate_by"]
+        for row in demo.json(
+            "report", "entitlements", "--partner", P, "--on", "2021-06-01"
+        )  # fmt: skip
+    }
+    assert shown == {"AZURE-2020": "2021-01-31", "VS-2021": "2022-03-02"}
+    found = {
+        str(e["SUMMARY"]).split()[2].rstrip(":"): e.decoded("DTSTART").isoformat()
+        for e in events(ics(demo, "--partner", P, "--on", "2021-06-01"))
+        if " benefit " in str(e["SUMMARY"])
+    }
+    assert found == shown

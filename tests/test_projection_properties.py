@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from ledger.application import Ledger
 from ledger.audit.replays import full_state, partner_events
-from ledger.domain.deadlines import partner_dates
+from ledger.domain.deadlines import VoidedDates, partner_dates, voided_dates
 from ledger.domain.errors import LedgerError, NotFound
-from ledger.domain.partner import Partner
+from ledger.domain.partner import Partner, Voided
 from projections import Reports
 from tests.conftest import ACTOR, Clock, pg_schema_url
 from tests.test_calendar import replayed
@@ -265,6 +265,18 @@ def run_history(rnd: Random, app: Ledger, reports: Reports) -> None:
             reports.catch_up()
 
 
+def logged_voids(app: Ledger, partner: str, on: date) -> list[VoidedDates]:
+    """What the timeline strikes through, from the partner's events: each
+    voided event that drew an item beginning by `on`, in recorded order."""
+    events = {s.event.originator_version: s.event for s in partner_events(app, partner)}
+    voids = sorted(
+        (e for e in events.values() if isinstance(e, Voided)),
+        key=lambda e: e.voided_version,
+    )
+    found = [voided_dates(events[v.voided_version], v) for v in voids]
+    return [v for v in found if v is not None and v.start <= on]
+
+
 # No shrinking: a history comes from a seed, which does not shrink usefully;
 # a failure prints the seed, page size and dates that reproduce it.
 @settings(
@@ -295,6 +307,9 @@ def test_incremental_projections_equal_a_rebuild_and_the_reference(
                 projected_rows(reports, day, within) for day, within in dates
             ]
             dated = [reports.dates(None, day) for day, _ in dates]
+            struck = [
+                [reports.voided(p, day) for p in enrolled(app)] for day, _ in dates
+            ]
             reports.rebuild()
             assert [projected_rows(reports, day, within) for day, within in dates] == (
                 incremental
@@ -308,6 +323,12 @@ def test_incremental_projections_equal_a_rebuild_and_the_reference(
             assert dated == [
                 [partner_dates(replayed(app, p, day), day) for p in partners]
                 for day, _ in dates
+            ]
+            assert struck == [
+                [reports.voided(p, day) for p in partners] for day, _ in dates
+            ]
+            assert struck == [
+                [logged_voids(app, p, day) for p in partners] for day, _ in dates
             ]
             fresh = FreshReplay(app)
             assert incremental == [
