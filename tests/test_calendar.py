@@ -334,7 +334,7 @@ def test_activate_by_dates_are_those_report_entitlements_shows(demo):
         row["benefit"]: row["activate_by"]
         for row in demo.json(
             "report", "entitlements", "--partner", P, "--on", "2021-06-01"
-        )  # fmt: skip
+        )
     }
     assert shown == {"AZURE-2020": "2021-01-31", "VS-2021": "2022-03-02"}
     found = {
