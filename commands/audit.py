@@ -14,11 +14,12 @@ import click
 import orjson
 
 from commands.context import DATE, listing, pass_context, today
-from commands.output import Page, emit
+from commands.output import Page, emit, render_record
 from commands.params import ValueType, WholeType
 from ledger.domain.values import INSTANT, WITHIN_DAYS
 
 PARTNER = click.argument("partner_id", metavar="PARTNER")
+DIFFERENCE_COLUMNS = ("view", "partner", "in", "row")
 REPLAY_SECTIONS = (
     "benefits",
     "keys",
@@ -203,6 +204,11 @@ def replay(obj, partner_id: str, as_of, known_at, within: int | None) -> None:
     summary = {
         k: answer[k] for k in ("as_of", "known_at", "events", "through_position")
     }
+    if obj.output == "csv":  # one document: a row per item, named by its section
+        rows = [{"section": "partner", **summary, **answer["partner"]}]
+        rows += [{"section": s, **row} for s in REPLAY_SECTIONS for row in answer[s]]
+        emit("csv", rows, ("section",))
+        return
     emit(obj.output, {**summary, **answer["partner"]})
     for section in REPLAY_SECTIONS:
         click.echo()
@@ -236,13 +242,17 @@ def check(obj, on, within: int | None) -> None:
     from projections.check import check as check_projections
 
     answer = check_projections(obj.app, day, within)
+    summary = {k: v for k, v in answer.items() if k != "differences"}
     if obj.output == "json":
         emit("json", answer)
+    elif obj.output == "csv":  # one document: the differences; the summary on stderr
+        emit("csv", answer["differences"], DIFFERENCE_COLUMNS)
+        click.echo(render_record(summary), err=True)
     else:
-        emit(obj.output, {k: v for k, v in answer.items() if k != "differences"})
+        emit(obj.output, summary)
         if answer["differences"]:
             click.echo()
-            emit(obj.output, answer["differences"])
+            emit(obj.output, answer["differences"], DIFFERENCE_COLUMNS)
     if not answer["ok"]:
         click.get_current_context().exit(1)
 

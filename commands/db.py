@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import click
 
-from commands.context import pass_context
-from commands.output import emit
+from commands.context import listing, pass_context
+from commands.output import Page, emit
 
 ROLE = click.argument("role")
 
@@ -117,8 +117,9 @@ def operator_remove(obj, role: str) -> None:
 
 
 @operator.command("list")
+@listing("role", "email", "bound_at", "writes")
 @pass_context
-def operator_list(obj) -> None:
+def operator_list(obj, page: Page) -> None:
     """Every bound login role, its e-mail (its actor), when it was bound,
     and whether it may write now (`writes`).
 
@@ -126,7 +127,7 @@ def operator_list(obj) -> None:
     Example:
       ledger -o json db operator list
     """
-    emit(obj.output, obj.app.team.operators())
+    page.emit(obj.output, obj.app.team.operators())
 
 
 COMMANDS = [db]

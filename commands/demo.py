@@ -142,8 +142,9 @@ def demo(obj) -> None:
     results = demo_steps(
         obj.app, obj.app.team.default_actor(obj.actor) or DEFAULT_ACTOR
     )
-    if obj.output == "json":
-        emit("json", [{"step": title, "answer": answer} for title, answer in results])
+    if obj.output != "table":  # one document: a row per step
+        rows = [{"step": title, "answer": answer} for title, answer in results]
+        emit(obj.output, rows, ("step", "answer"))
         return
     for title, answer in results:
         click.secho(f"\n== {title}", bold=True)

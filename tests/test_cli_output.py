@@ -291,3 +291,26 @@ def test_a_terminal_too_narrow_for_every_column_leaves_the_last_ones_out(
     assert all(len(line) <= 30 for line in result.stdout.splitlines())
     assert result.stderr.startswith("(7 columns left out to fit 30 characters: ")
     assert result.stderr.endswith("; -o json or -o csv has them all)\n")
+
+
+def test_replay_in_csv_is_one_table_with_a_section_column(demo):
+    result = demo("audit", "replay", DEMO, "--as-of", "2021-06-01", output="csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["section"] == "partner" and rows[0]["partner"] == DEMO
+    keys = [r["key"] for r in rows if r["section"] == "keys"]
+    assert keys == ["KEY-0001"]
+
+
+def test_audit_check_in_csv_prints_the_differences_and_the_summary_on_stderr(demo):
+    result = demo("audit", "check", "--on", "2021-06-01", output="csv")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["view,partner,in,row"]
+    assert result.stderr.startswith("ok ")
+
+
+def test_demo_in_csv_is_one_row_per_step(run):
+    result = run("demo", output="csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["step"].startswith("Enroll on 2020-01-31")
+    assert json.loads(rows[0]["answer"])["renewal_date"] == "2021-01-31"
