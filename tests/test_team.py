@@ -430,3 +430,19 @@ def test_an_operator_imports_as_its_email_and_a_line_naming_another_is_refused(
     code, _, _ = invoke(alice, "import", str(bad))
     assert code == 1
     assert team.events() == before
+
+
+def test_ledger_admin_checks_apply_to_the_login_roles_email(team):
+    owner, alice = team.cli("owner"), team.cli("alice")
+    ok(owner, "init", "--admin", OWNER_EMAIL)
+    before = team.events()
+    code, _, error = invoke(
+        alice, "policy", "set", "reassignment_days", "60", "--on", "2021-01-01"
+    )
+    assert (code, error["rule"]) == (1, "admin")
+    assert ALICE in error["message"]
+    assert team.events() == before
+    changed = ok(
+        owner, "policy", "set", "reassignment_days", "60", "--on", "2021-01-01"
+    )
+    assert changed["reassignment_days"] == 60
