@@ -13,12 +13,15 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 
+from ledger.application import Ledger
+from ledger.domain.partner import Partner
 from tests.conftest import _PG_SKIP, PG_SERVER, Cli, count_events
 
 OWNER_EMAIL = "owner@contoso.example"
@@ -446,3 +449,20 @@ def test_ledger_admin_checks_apply_to_the_login_roles_email(team):
         owner, "policy", "set", "reassignment_days", "60", "--on", "2021-01-01"
     )
     assert changed["reassignment_days"] == 60
+
+
+def test_an_operators_writes_take_snapshots_as_the_store_does(team):
+    app = Ledger(team.url("alice"))
+    try:
+        app.enroll("MPN-SNAP", date(2020, 1, 31), ALICE)
+        for n in range(Ledger.snapshotting_intervals[Partner]):
+            app.add_tenant("MPN-SNAP", f"t{n}", date(2020, 2, 1), ALICE)
+    finally:
+        app.close()
+    engine = sa.create_engine(team.url())
+    try:
+        with engine.connect() as conn:
+            snapshots = conn.execute(sa.text("SELECT count(*) FROM ledger_snapshots"))
+            assert snapshots.scalar_one() >= 1
+    finally:
+        engine.dispose()
