@@ -51,13 +51,14 @@ class ProjectionFailed(LedgerError):
         self.name = name
         self.notification_id = tracking.notification_id
         self.position = position
-        self.partner = partner
+        self.partner = _printable(partner) if partner is not None else None
         self.event = type(event).__name__
-        of = f" of partner {partner}" if partner else ""
+        of = f" of partner {self.partner}" if self.partner else ""
         super().__init__(
             f"projection {name} is stuck on the event at position "
             f"{self.notification_id} ({self.event}{of}): "
-            f"{type(error).__name__}: {error}; its position stays at {position} "
+            f"{type(error).__name__}: {_first_line(error)}; its position stays "
+            f"at {position} "
             "and its reports can't be brought up to date. Fix the cause, then run "
             f"`ledger projections rebuild {name}` or the report again"
         )
@@ -79,6 +80,20 @@ class ProjectionFailed(LedgerError):
             "event": self.event,
             "message": self.message,
         }
+
+
+def _first_line(error: BaseException) -> str:
+    """The error's first line (a database error goes on with its SQL)."""
+    lines = str(error).splitlines()
+    return _printable(lines[0]) if lines else ""
+
+
+def _printable(text: str) -> str:
+    """Text as it can be shown and stored anywhere: control characters and
+    lone surrogates escaped."""
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
 class _HandlerFailed(Exception):
@@ -146,7 +161,10 @@ class Runner:
             failed.error,
             self._partner_of(failed.event),
         )
-        self.store.record_failure(generation, error.record())
+        try:
+            self.store.record_failure(generation, error.record())
+        except DatabaseError:
+            pass  # the error itself still says everything; status won't show it
         return error
 
     def _partner_of(self, event: Any) -> str | None:
