@@ -266,7 +266,7 @@ def test_replaying_twice_gives_byte_identical_json(faq, run):
 def test_a_replay_reads_only_its_partners_events_in_one_query(faq):
     faq.enroll("OTHER", d("2020-01-31"), ACTOR)
     statements = []
-    engine = faq.recorder.datastore.engine
+    engine = faq.event_rows.engine
 
     def seen(conn, cursor, statement, *args):
         statements.append(statement)

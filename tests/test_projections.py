@@ -192,7 +192,7 @@ def test_catching_up_when_nothing_is_new_is_two_queries(faq):
     reports = Reports(faq)
     assert reports.catch_up() > 0
     statements = []
-    engine = faq.recorder.datastore.engine
+    engine = faq.event_rows.engine
 
     def listener(*args: Any) -> None:
         statements.append(args[2])
@@ -384,7 +384,7 @@ def test_follow_applies_new_events_as_they_are_recorded(faq):
     follower.join(timeout=90)
     assert done.is_set()
     assert all(r["position"] == head + 2 for r in reports.status())
-    pushes = faq.recorder.datastore.engine.dialect.name == "postgresql"
+    pushes = faq.event_rows.engine.dialect.name == "postgresql"
     assert ("notifications" if pushes else "polling") in messages[0]
     rows = by(reports.reassignable(P, d("2021-01-03")), "user")
     assert (rows[A]["state"], rows[B]["seat"]) == ("active", "VS#2")

@@ -1,21 +1,32 @@
-"""The eventsourcing Application on the ledger's store: the SQLAlchemy
-persistence module by URL (SQLite file or PostgreSQL), the orjson transcoder,
-the event rows, and bulk recording for many writes in one transaction."""
+"""The eventsourcing Application on the ledger's store: the persistence
+module by URL (an SQLite file through the standard library's sqlite3,
+anything else, PostgreSQL included, through eventsourcing-sqlalchemy), the
+orjson transcoder, the event rows, and bulk recording for many writes in one
+transaction."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Recording, Transcoder
 
 from ledger.store import topics  # noqa: F401 - old event topics resolve
-from ledger.store.events import EventRows, Row
+from ledger.store.sqlite import SQLITE_PATH, sqlite_path
 from ledger.store.transcoder import OrjsonTranscoder
+
+if TYPE_CHECKING:
+    from ledger.store.events import EventRows, Row
 
 
 def store_env(url: str) -> dict[str, str]:
-    """The eventsourcing environment for an SQLAlchemy URL (SQLite or PostgreSQL)."""
+    """The eventsourcing environment for a database URL: an SQLite file is
+    opened by ledger/store/sqlite.py (no SQLAlchemy on a single write), any
+    other URL by eventsourcing-sqlalchemy."""
+    path = sqlite_path(url)
+    if path is not None:
+        return {"PERSISTENCE_MODULE": "ledger.store.sqlite:Factory", SQLITE_PATH: path}
     return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
 
 
@@ -29,7 +40,14 @@ class StoredApplication(Application):
     def __init__(self, url: str) -> None:
         self.url = url
         super().__init__(env=store_env(url))
-        self.event_rows = EventRows(self.recorder)
+
+    @cached_property
+    def event_rows(self) -> EventRows:
+        """The event table through SQLAlchemy Core (imported on first use:
+        a single write never needs it)."""
+        from ledger.store.events import EventRows
+
+        return EventRows(self.url, self.recorder)
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()

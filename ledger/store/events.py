@@ -55,18 +55,51 @@ def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
+class UuidBytes(sa.types.TypeDecorator[UUID]):
+    """An aggregate id as its 16 bytes (how the event table keeps it on SQLite)."""
+
+    impl = sa.LargeBinary(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return value.bytes if isinstance(value, UUID) else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else UUID(bytes=bytes(value))
+
+
+def events_table(name: str) -> sa.Table:
+    """The event table as eventsourcing-sqlalchemy creates it on SQLite."""
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("originator_id", UuidBytes, nullable=False),
+        sa.Column("originator_version", sa.Integer, nullable=False),
+        sa.Column("topic", sa.Text, nullable=False),
+        sa.Column("state", sa.LargeBinary, nullable=False),
+    )
+
+
 class EventRows:
     """Reads and bulk writes of the application's event table."""
 
-    def __init__(self, recorder: Any) -> None:
+    def __init__(self, url: str, recorder: Any) -> None:
         self.recorder = recorder
-        # eventsourcing-sqlalchemy keeps the mapped record class of the event
-        # table on its recorder; its __table__ is the one schema we query with
-        # SQLAlchemy Core (no ORM objects: reading pages stays cheap).
-        self.table: sa.Table = recorder.events_record_cls.__table__
-        # ... and its engine on the datastore: read models and the audit chain
-        # live in the same database, so they share it.
-        self.engine: sa.Engine = recorder.datastore.engine
+        self.native = not hasattr(recorder, "events_record_cls")
+        if self.native:
+            # The embedded store (ledger/store/sqlite.py): the same table,
+            # described here for SQLAlchemy Core, on an engine of our own.
+            self.table = events_table(recorder.table)
+            self.engine = sa.create_engine(url)
+        else:
+            # eventsourcing-sqlalchemy keeps the mapped record class of the
+            # event table on its recorder; its __table__ is the one schema we
+            # query with SQLAlchemy Core (no ORM objects: reading stays cheap),
+            # and its engine on the datastore: read models and the audit chain
+            # live in the same database, so they share it.
+            self.table = recorder.events_record_cls.__table__
+            self.engine = recorder.datastore.engine
 
     @property
     def dialect(self) -> str:
@@ -188,6 +221,8 @@ class EventRows:
         IntegrityError on a (originator_id, version) clash), but with one bulk
         statement instead of one ORM object per event; returns their positions
         in order."""
+        if self.native:
+            return list(self.recorder.insert_events(stored))
         rows = [
             {
                 "originator_id": s.originator_id,
