@@ -11,7 +11,8 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, ClassVar, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
@@ -34,6 +35,7 @@ from ledger.domain.errors import (
     RefusedBefore,
     RuleViolation,
 )
+from ledger.domain.identity import Identity, actor_of_write, default_actor
 from ledger.domain.ledger_admins import (
     LEDGER_ADMINS_ID,
     LedgerAdmins,
@@ -67,7 +69,11 @@ from ledger.registry import (
 from ledger.store.app import StoredApplication
 from ledger.store.repository import VoidingRepository
 from ledger.store.topics import topics_of
-from ledger.team import Team
+
+if TYPE_CHECKING:
+    from ledger.team import Team
+
+SELF_DECLARED_IDENTITY = Identity()  # the actor is whoever --actor names
 
 Clock = Callable[[], datetime]
 
@@ -92,7 +98,19 @@ class Ledger(StoredApplication):
         self.policy = policy
         self.pending: Batch | None = None
         super().__init__(url)
-        self.team = Team.of(self)  # who writes: --actor, or the database's login
+
+    @cached_property
+    def team(self) -> Team:
+        """Who writes: --actor, or the database's login (PostgreSQL)."""
+        from ledger.team import Team
+
+        return Team.of(self)
+
+    def identity(self) -> Identity:
+        """Who this connection is. A store without logins (an SQLite file)
+        is not asked: its actors are self-declared, and a write never loads
+        the team's database machinery."""
+        return self.team.identity() if self.has_logins else SELF_DECLARED_IDENTITY
 
     @property
     def bulk_writes(self) -> bool:  # type: ignore[override]
@@ -511,7 +529,7 @@ class Ledger(StoredApplication):
         request_id: str | None = None,
     ) -> dict[str, Any]:
         """Name the first ledger admin (idempotent for an admin of the ledger)."""
-        actor = self.team.default_actor(actor) or admin
+        actor = default_actor(self.identity(), actor) or admin
         return self.run("ledger init", on, actor, request_id, email=admin)
 
     def grant_ledger_admin(
@@ -616,13 +634,13 @@ class Ledger(StoredApplication):
         actor is the one the team decides (self-declared, or the e-mail bound
         to the PostgreSQL login role)."""
         return Write(
-            actor=EMAIL.parse(self.team.actor(actor), "actor"),
+            actor=EMAIL.parse(actor_of_write(self.identity(), actor), "actor"),
             on=DAY.parse(on, "on"),
             recorded_at=self.clock(),
             request_id=None
             if request_id is None
             else NAME.parse(request_id, "request_id"),
-            login_role=self.team.login_role,
+            login_role=self.identity().role,
         )
 
     def _refused(

@@ -49,6 +49,12 @@ class StoredApplication(Application):
 
         return EventRows(self.url, self.recorder)
 
+    @property
+    def has_logins(self) -> bool:
+        """Whether the database authenticates who connects (PostgreSQL), so
+        it can say who writes; an SQLite file cannot."""
+        return self.url.startswith(("postgresql", "postgres"))
+
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
 

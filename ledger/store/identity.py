@@ -23,7 +23,11 @@ def event_tables(app: Any) -> tuple[sa.Engine, roles.EventTables]:
     events = app.event_rows.table.name
     snapshots = None
     if app.snapshots is not None:
-        snapshots = app.snapshots.recorder.events_record_cls.__table__.name
+        recorder = app.snapshots.recorder
+        if hasattr(recorder, "events_record_cls"):
+            snapshots = recorder.events_record_cls.__table__.name
+        else:  # the embedded store's own recorder (ledger/store/sqlite.py)
+            snapshots = recorder.table
     return app.event_rows.engine, roles.EventTables(events, snapshots)
 
 
