@@ -21,6 +21,7 @@ from eventsourcing.projection import Projection
 
 from ledger.domain.corrections import voided_versions
 from ledger.domain.deadlines import voided_dates
+from ledger.domain.names import seat_benefit
 from ledger.domain.partner import (
     BenefitActivated,
     BenefitGranted,
@@ -36,18 +37,12 @@ from ledger.domain.partner import (
     TicketOpened,
     Voided,
 )
+from ledger.domain.rules import is_bulk_credit
 from projections.storage.rows import Rows, ViewError
 
 # The events of one aggregate up to a version (the runner reads them from the
 # store): what a void's recomputation folds again.
 History = Callable[[Any, int], list[Any]]
-
-BULK_CREDIT = "azure-bulk-credit"
-
-
-def seat_benefit(seat: str) -> str:
-    """The benefit a seat belongs to: seats are named BENEFIT#N when granted."""
-    return seat.rsplit("#", 1)[0]
 
 
 class View:
@@ -334,7 +329,7 @@ class Conflicts(LedgerProjection):
 
     @process_event.register(BenefitGranted)
     def _granted(self, event: BenefitGranted, tracking: Tracking) -> None:
-        if event.kind == BULK_CREDIT:
+        if is_bulk_credit(event.kind):
             self.view.insert("bulk_benefits", **self.of(event, benefit=event.benefit))
 
     @process_event.register(OfferRecorded)

@@ -26,6 +26,7 @@ from ledger.audit.replays import (
     replay,
 )
 from ledger.domain.corrections import voids_by_position
+from ledger.domain.names import seat_benefit, seat_number
 from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent, Voided
 from ledger.store.topics import topics_of
 
@@ -102,12 +103,12 @@ def mentions(event: Any, entity: str) -> bool:
     created it."""
     if entity in event_data(event).values():
         return True
-    benefit, _, number = entity.rpartition("#")
+    number = seat_number(entity)
     return (
         isinstance(event, BenefitGranted)
-        and event.benefit == benefit
-        and number.isdigit()
-        and 1 <= int(number) <= event.quantity
+        and event.benefit == seat_benefit(entity)
+        and number is not None
+        and number <= event.quantity
     )
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import uuid5
 
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from ledger.domain.membership import period_in_force
 from ledger.domain.partner import NAMESPACE, BenefitActivated, BenefitGranted, Partner
 from ledger.domain.policy import Policy
 from ledger.domain.rules import (
     RENEW_ADVICE,
+    TECHNICAL,
     activate_by,
+    activation_rule,
     check_benefit_available,
     check_not_before,
 )
@@ -57,14 +61,7 @@ def grant_benefit(
     """R2: a benefit expires on the renewal date of the period it is granted in."""
     if benefit in partner.benefits:
         raise InvalidInput(f"benefit {benefit} already exists for {partner.partner}")
-    period = partner.period_on(write.on)
-    if period is None or not period.contains(write.on):
-        raise RuleViolation(
-            "R1",
-            "no-enrollment-period",
-            f"partner {partner.partner} has no enrollment period on {write.on}: "
-            f"{RENEW_ADVICE}",
-        )
+    period = period_in_force(partner, write.on)
     partner.record(
         BenefitGranted,
         write,
@@ -90,22 +87,24 @@ def activate_benefit(partner: Partner, benefit: str, write: Write) -> Benefit:
             f"benefit {benefit} was already activated on {found.activated_on}",
         )
     check_not_before(write.on, found.granted_on, f"benefit {benefit} (granted)")
-    rule = "R5" if found.activate_by != found.benefit_expiry_date else "R2"
+    rule = activation_rule(found.kind)
     check_benefit_available(benefit, write.on, found.activate_by, rule)
     access_id = None
-    if found.kind == "technical":
+    if found.kind == TECHNICAL:
         access_id = access_id_for(partner.partner, benefit)
     partner.record(BenefitActivated, write, benefit=benefit, access_id=access_id)
     return found
 
 
-def check_activated(benefit: Benefit, rule: str) -> None:
+def check_activated(benefit: Benefit, rule: str) -> date:
+    """A benefit is used once activated; the date it was."""
     if benefit.activated_on is None:
         raise RuleViolation(
             rule,
             "benefit-not-activated",
             f"benefit {benefit.benefit} has not been activated; activate it first",
         )
+    return benefit.activated_on
 
 
 def check_kind(benefit: Benefit, kinds: tuple[str, ...], use: str) -> None:

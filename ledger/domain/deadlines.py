@@ -27,7 +27,7 @@ from ledger.domain.partner import (
     Voided,
 )
 from ledger.domain.reports import REMEDIES
-from ledger.domain.rules import USER_ASSIGNED_KINDS
+from ledger.domain.rules import activation_rule, is_user_assigned
 
 MET, OPEN, MISSED = "met", "open", "missed"
 
@@ -182,11 +182,6 @@ def key_followed_in_time(key: KeyDates) -> bool:
     return nxt is not None and nxt <= key.usable_until
 
 
-def activation_rule(kind: str) -> str:
-    """R5 for benefits assigned to users (grace), R2 for the others."""
-    return "R5" if kind in USER_ASSIGNED_KINDS else "R2"
-
-
 def period_deadlines(partner: str, period: PeriodDates, on: date) -> list[Deadline]:
     """R3 renewal start and R1 renewal date: both met when the period was
     renewed in time, missed once the renewal date passed without it."""
@@ -308,7 +303,7 @@ def grace_until(dates: PartnerDates, period: PeriodDates) -> date | None:
     ends = [
         b.activate_by
         for b in dates.benefits
-        if b.period_start == period.start and b.kind in USER_ASSIGNED_KINDS
+        if b.period_start == period.start and is_user_assigned(b.kind)
     ]
     return max(ends, default=None)
 

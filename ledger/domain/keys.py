@@ -6,6 +6,7 @@ from ledger.domain.benefits import check_activated, check_kind, find_benefit
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
 from ledger.domain.partner import KeyIssued, KeyRedeemed, Partner, TenantAdded
 from ledger.domain.rules import (
+    PRODUCT_KEY,
     added_licenses_end,
     check_demo_tenant,
     check_key_covers,
@@ -33,9 +34,9 @@ def issue_key(
     """A key delivered by an activated product-key benefit; the licenses of a
     benefit's keys never add up to more than its quantity."""
     found = find_benefit(partner, benefit)
-    check_kind(found, ("product-key",), "a product key")
-    check_activated(found, "R6")
-    check_not_before(write.on, found.activated_on, f"benefit {benefit} (activated)")
+    check_kind(found, (PRODUCT_KEY,), "a product key")
+    activated = check_activated(found, "R6")
+    check_not_before(write.on, activated, f"benefit {benefit} (activated)")
     if key in partner.keys:
         raise InvalidInput(f"key {key} was already issued to {partner.partner}")
     left = found.quantity - found.licenses_issued

@@ -16,11 +16,13 @@ from ledger.domain.partner import (
 )
 from ledger.domain.policy import Policy
 from ledger.domain.rules import (
+    RENEW_ADVICE,
     check_can_renew,
     next_period_start,
     renewal_date,
     renewal_start_date,
 )
+from ledger.domain.state import Period
 from ledger.domain.write import Write
 
 
@@ -41,6 +43,20 @@ def check_not_enrolled(partner: str, enrolled: bool) -> None:
             "already-enrolled",
             f"partner {partner} is already enrolled: renew its membership instead",
         )
+
+
+def period_in_force(partner: Partner, on: date) -> Period:
+    """R1: the enrollment period that contains a date. A partner with none on
+    that date (before it enrolled, or lapsed) gets nothing granted then."""
+    period = partner.period_on(on)
+    if period is None or not period.contains(on):
+        raise RuleViolation(
+            "R1",
+            "no-enrollment-period",
+            f"partner {partner.partner} has no enrollment period on {on}: "
+            f"{RENEW_ADVICE}",
+        )
+    return period
 
 
 def enroll(partner: str, name: str | None, write: Write, policy: Policy) -> Partner:

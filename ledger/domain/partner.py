@@ -19,6 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from ledger.domain.admins import current_admins, granted, revoked
+from ledger.domain.names import seat_benefit
 from ledger.domain.rules import check_not_before
 from ledger.domain.state import (
     AdminTerm,
@@ -37,11 +38,6 @@ NAMESPACE = uuid5(NAMESPACE_URL, "https://benefits-ledger/")
 def partner_uuid(partner: str) -> UUID:
     """Deterministic aggregate id: two enrollments of one partner collide."""
     return uuid5(NAMESPACE, f"partner:{partner}")
-
-
-def seat_benefit(seat: str) -> str:
-    """The benefit a seat belongs to: seats are named BENEFIT#N."""
-    return seat.rsplit("#", 1)[0]
 
 
 class Partner(Aggregate):
@@ -362,7 +358,7 @@ class SeatAssigned(PartnerEvent):
 
     entity_fields = ("seat",)
 
-    requires = (("users", "user"),)
+    requires: ClassVar[tuple[tuple[str, str], ...]] = (("users", "user"),)
 
     def uses(self) -> set[str]:
         """The user who gets the seat, and the benefit it is a seat of."""
@@ -378,7 +374,6 @@ class SeatAssigned(PartnerEvent):
         seat.assigned_on = self.on
         seat.reassignable_on = self.reassignable_on
         seat.signed_in_on = None
-        seat.released_on = None
 
 
 class SeatReassigned(SeatAssigned):
@@ -420,7 +415,6 @@ class SeatReleased(PartnerEvent):
         seat = partner.seats[self.seat]
         seat.user = None
         seat.state = "free"
-        seat.released_on = self.on
 
 
 class TicketOpened(PartnerEvent):

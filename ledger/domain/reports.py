@@ -14,7 +14,15 @@ from typing import Any
 
 from ledger.domain.dates import days_between
 from ledger.domain.partner import Partner
-from ledger.domain.rules import bulk_credit_conflicts, is_expiring_soon
+from ledger.domain.rules import (
+    PRODUCT_KEY,
+    TECHNICAL,
+    bulk_credit_conflicts,
+    is_bulk_credit,
+    is_expiring_soon,
+    is_reassignable,
+    usable_on,
+)
 from ledger.domain.state import Benefit
 from ledger.domain.views import iso
 
@@ -29,19 +37,20 @@ REMEDIES = {
 
 def benefit_used(partner: Partner, benefit: Benefit) -> int:
     """Licenses issued as keys, seats held, or support incidents used."""
-    if benefit.kind == "product-key":
+    if benefit.kind == PRODUCT_KEY:
         return benefit.licenses_issued
-    if benefit.kind == "technical":
+    if benefit.kind == TECHNICAL:
         return benefit.incidents_used
     return sum(
         1 for s in partner.seats.values() if s.benefit == benefit.benefit and s.user
     )
 
 
-def entitlement_status(activated_on: str | None, activate_by: str, on: date) -> str:
+def entitlement_status(activated_on: date | None, activate_by: date, on: date) -> str:
+    """R2/R5/R6: activated, still available on the date, or expired."""
     if activated_on is not None:
         return "activated"
-    return "available" if on.isoformat() <= activate_by else "expired"
+    return "available" if usable_on(on, activate_by) else "expired"
 
 
 def entitlement_row(stored: Mapping[str, Any], on: date) -> dict[str, Any]:
@@ -59,7 +68,7 @@ def entitlement_row(stored: Mapping[str, Any], on: date) -> dict[str, Any]:
         "activated": activated_on is not None,
         "activated_on": activated_on,
         "activate_by": activate_by,
-        "status": entitlement_status(activated_on, activate_by, on),
+        "status": entitlement_status(stored["activated_on"], stored["activate_by"], on),
     }
 
 
@@ -136,7 +145,7 @@ def reassignable_row(stored: Mapping[str, Any], on: date) -> dict[str, Any]:
         "state": stored["state"],
         "assigned_on": iso(stored["assigned_on"]),
         "reassignable_on": iso(stored["reassignable_on"]),
-        "eligible": on >= stored["reassignable_on"],
+        "eligible": is_reassignable(on, stored["reassignable_on"]),
     }
 
 
@@ -156,8 +165,7 @@ def conflict_rows(partner: Partner) -> list[dict[str, Any]]:
         seats = sorted(
             s.seat
             for s in partner.seats.values()
-            if s.user == email
-            and partner.benefits[s.benefit].kind == "azure-bulk-credit"
+            if s.user == email and is_bulk_credit(partner.benefits[s.benefit].kind)
         )
         offers = bulk_credit_conflicts(partner.users[email].offers)
         if seats and offers:

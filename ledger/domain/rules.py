@@ -14,8 +14,12 @@ from ledger.domain.dates import days_after, days_between, one_year_after
 from ledger.domain.errors import RuleViolation
 
 RENEW_ADVICE = "renew your membership and repeat"
-USER_ASSIGNED_KINDS = ("user-subscription", "azure-bulk-credit")
-BENEFIT_KINDS = ("product-key", "user-subscription", "azure-bulk-credit", "technical")
+PRODUCT_KEY = "product-key"
+USER_SUBSCRIPTION = "user-subscription"
+BULK_CREDIT = "azure-bulk-credit"
+TECHNICAL = "technical"
+BENEFIT_KINDS = (PRODUCT_KEY, USER_SUBSCRIPTION, BULK_CREDIT, TECHNICAL)
+USER_ASSIGNED_KINDS = (USER_SUBSCRIPTION, BULK_CREDIT)
 OFFERS = (
     "enterprise-agreement",
     "cloud-solution-partner",
@@ -54,18 +58,40 @@ def next_period_start(on: date, renewal: date) -> date:
     return renewal if on <= renewal else on
 
 
+def is_user_assigned(kind: str) -> bool:
+    """R5/R12: benefits of these kinds are used through seats assigned to users
+    (Visual Studio subscriptions, Azure Bulk Credit)."""
+    return kind in USER_ASSIGNED_KINDS
+
+
+def is_bulk_credit(kind: str) -> bool:
+    """R15: Azure Bulk Credit, the offer that can't be combined with others."""
+    return kind == BULK_CREDIT
+
+
 def activate_by(expiry: date, kind: str, grace_days: int) -> date:
     """R2 + R5: the last day a benefit can be activated or used. Benefits that
     are assigned to users get `grace_days` after the benefit expiry date."""
-    if kind in USER_ASSIGNED_KINDS:
+    if is_user_assigned(kind):
         return days_after(expiry, grace_days)
     return expiry
+
+
+def activation_rule(kind: str) -> str:
+    """The rule that sets a benefit's last day: R5 (the grace after the
+    renewal date) for benefits assigned to users, R2 for the others."""
+    return "R5" if is_user_assigned(kind) else "R2"
+
+
+def usable_on(on: date, last_day: date) -> bool:
+    """R2/R5: a benefit (or key) can be used on its last day, not after it."""
+    return on <= last_day
 
 
 def check_benefit_available(benefit: str, on: date, last_day: date, rule: str) -> None:
     """R2/R5/R6: using a benefit after its last day is rejected, with the FAQ's
     advice to renew the membership."""
-    if on > last_day:
+    if not usable_on(on, last_day):
         raise RuleViolation(
             rule,
             "benefit-expired",
@@ -81,7 +107,7 @@ def key_usable_until(redeemed_on: date) -> date:
 
 def check_key_redeemable(key: str, on: date, benefit_expiry: date) -> None:
     """R2: keys must be redeemed by the benefit expiry date (inclusive)."""
-    if on > benefit_expiry:
+    if not usable_on(on, benefit_expiry):
         raise RuleViolation(
             "R2",
             "benefit-expired",
@@ -145,9 +171,14 @@ def reassignable_on(assigned_on: date, reassignment_days: int) -> date:
     return days_after(assigned_on, reassignment_days)
 
 
+def is_reassignable(on: date, eligible: date) -> bool:
+    """R14: a seat can move to another user from its eligibility date on."""
+    return on >= eligible
+
+
 def check_reassignable(seat: str, on: date, assigned_on: date, eligible: date) -> None:
     """R14: reassigning before the eligibility date is rejected."""
-    if on < eligible:
+    if not is_reassignable(on, eligible):
         raise reassignment_too_early(seat, on, assigned_on, eligible)
 
 

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from ledger.domain.benefits import check_activated, check_kind, find_benefit
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
+from ledger.domain.names import seat_benefit, seat_id, seat_number
 from ledger.domain.partner import (
     OfferRecorded,
     Partner,
@@ -13,15 +16,18 @@ from ledger.domain.partner import (
     SeatReleased,
     SeatSignedIn,
     UserAdded,
-    seat_benefit,
 )
 from ledger.domain.policy import Policy
 from ledger.domain.rules import (
     USER_ASSIGNED_KINDS,
+    activation_rule,
     check_benefit_available,
     check_bulk_credit_alone,
     check_not_before,
     check_reassignable,
+    is_bulk_credit,
+    is_reassignable,
+    is_user_assigned,
     reassignable_on,
     reassignment_too_early,
 )
@@ -59,7 +65,7 @@ def check_can_hold_seat(partner: Partner, benefit: Benefit, email: str, on) -> N
             "or AAD tenant: add the user first",
         )
     check_not_before(on, user.added_on, f"user {email} (added)")
-    if benefit.kind == "azure-bulk-credit":
+    if is_bulk_credit(benefit.kind):
         check_bulk_credit_alone(email, user.offers)
     held = [s.seat for s in seats_of(partner, benefit.benefit) if s.user == email]
     if held:
@@ -70,19 +76,16 @@ def check_can_hold_seat(partner: Partner, benefit: Benefit, email: str, on) -> N
 
 def check_seat_usable(benefit: Benefit, on) -> None:
     """R5: seats are assigned and used through the activate-by date."""
-    check_activated(benefit, "R6")
-    check_not_before(on, benefit.activated_on, f"benefit {benefit.benefit} (activated)")
-    check_benefit_available(benefit.benefit, on, benefit.activate_by, "R5")
+    activated = check_activated(benefit, "R6")
+    check_not_before(on, activated, f"benefit {benefit.benefit} (activated)")
+    rule = activation_rule(benefit.kind)
+    check_benefit_available(benefit.benefit, on, benefit.activate_by, rule)
 
 
 def seats_of(partner: Partner, benefit: str) -> list[Seat]:
     """The seats of a benefit that exist (assigned at least once), by number."""
     found = [s for s in partner.seats.values() if s.benefit == benefit]
-    return sorted(found, key=seat_number)
-
-
-def seat_number(seat: Seat) -> int:
-    return int(seat.seat.rsplit("#", 1)[1])
+    return sorted(found, key=lambda s: seat_number(s.seat) or 0)
 
 
 def _unused_seat(partner: Partner, benefit: Benefit, existing: int) -> Seat | None:
@@ -93,19 +96,27 @@ def _unused_seat(partner: Partner, benefit: Benefit, existing: int) -> Seat | No
     if existing >= benefit.quantity:
         return None
     number = existing + 1
-    while f"{benefit.benefit}#{number}" in partner.seats:
+    while seat_id(benefit.benefit, number) in partner.seats:
         number += 1
-    return Seat(f"{benefit.benefit}#{number}", benefit.benefit)
+    return Seat(seat_id(benefit.benefit, number), benefit.benefit)
 
 
-def _free_seat(partner: Partner, benefit: Benefit, email: str, on) -> Seat:
+def _window(seat: Seat) -> tuple[date, date]:
+    """R14: when a seat that was assigned (at least once) got its current or
+    last user, and the date it can move to another from."""
+    if seat.assigned_on is None or seat.reassignable_on is None:
+        raise LookupError(f"seat {seat.seat} was never assigned")
+    return seat.assigned_on, seat.reassignable_on
+
+
+def _free_seat(partner: Partner, benefit: Benefit, email: str, on: date) -> Seat:
     """The lowest-numbered free seat the user may take: never held, last held
     by this user, or out of its R14 window. Freeing a seat and giving it to
     someone else within the window is a reassignment, refused the same way."""
     existing = seats_of(partner, benefit.benefit)
     free = [s for s in existing if s.user is None]
     for seat in free:
-        if seat.last_user in (None, email) or on >= seat.reassignable_on:
+        if seat.last_user in (None, email) or is_reassignable(on, _window(seat)[1]):
             return seat
     unused = _unused_seat(partner, benefit, len(existing))
     if unused is not None:
@@ -117,10 +128,8 @@ def _free_seat(partner: Partner, benefit: Benefit, email: str, on) -> Seat:
             f"benefit {benefit.benefit} has {benefit.quantity} seats and all "
             f"{benefit.quantity} are assigned",
         )
-    first = min(free, key=lambda s: s.reassignable_on)
-    raise reassignment_too_early(
-        first.seat, on, first.assigned_on, first.reassignable_on
-    )
+    first = min(free, key=lambda s: _window(s)[1])
+    raise reassignment_too_early(first.seat, on, *_window(first))
 
 
 def assign_seat(
@@ -148,13 +157,12 @@ def find_seat(partner: Partner, seat: str) -> Seat:
     if found is not None:
         return found
     benefit = partner.benefits.get(seat_benefit(seat))
-    number = seat.rsplit("#", 1)[-1]
+    number = seat_number(seat)
     if (
         benefit is not None
-        and benefit.kind in USER_ASSIGNED_KINDS
-        and number.isdecimal()
-        and number == str(int(number))
-        and 1 <= int(number) <= benefit.quantity
+        and is_user_assigned(benefit.kind)
+        and number is not None
+        and number <= benefit.quantity
     ):
         return Seat(seat, benefit.benefit)
     raise NotFound("seat", seat)
@@ -186,7 +194,7 @@ def reassign_seat(
         raise InvalidInput(f"seat {seat} is already assigned to {email}")
     benefit = partner.benefits[found.benefit]
     check_can_hold_seat(partner, benefit, email, write.on)
-    check_reassignable(seat, write.on, found.assigned_on, found.reassignable_on)
+    check_reassignable(seat, write.on, *_window(found))
     partner.record(
         SeatReassigned,
         write,

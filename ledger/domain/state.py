@@ -72,7 +72,6 @@ class Seat:
     assigned_on: date | None = None
     reassignable_on: date | None = None
     signed_in_on: date | None = None
-    released_on: date | None = None
     last_user: str | None = None
 
 

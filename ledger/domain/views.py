@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from ledger.domain.names import seat_number
 from ledger.domain.partner import Partner
-from ledger.domain.rules import bulk_credit_conflicts
+from ledger.domain.rules import bulk_credit_conflicts, is_bulk_credit
 from ledger.domain.state import Benefit, Key, Period, Seat, Subscription, Ticket
 
 
@@ -40,7 +41,9 @@ def partner_view(partner: Partner, on: date) -> dict[str, Any]:
     if period is None:
         period = next((p for p in reversed(partner.periods) if p.start <= on), None)
     if period is None:
-        answer = {key: None for key in membership_view(partner, partner.periods[0])}
+        answer: dict[str, Any] = dict.fromkeys(
+            membership_view(partner, partner.periods[0])
+        )
         answer.update(partner=partner.partner, name=partner.name)
         status = NOT_ENROLLED
     else:
@@ -106,11 +109,9 @@ def user_view(partner: Partner, email: str, on: date | None = None) -> dict[str,
     order = {name: n for n, name in enumerate(partner.benefits)}
     seats = sorted(
         (s for s in partner.seats.values() if s.user == email),
-        key=lambda s: (order[s.benefit], int(s.seat.rsplit("#", 1)[1])),
+        key=lambda s: (order[s.benefit], seat_number(s.seat) or 0),
     )
-    holds_bulk = any(
-        partner.benefits[s.benefit].kind == "azure-bulk-credit" for s in seats
-    )
+    holds_bulk = any(is_bulk_credit(partner.benefits[s.benefit].kind) for s in seats)
     return {
         "partner": partner.partner,
         "email": email,

@@ -41,8 +41,12 @@ def _encode(obj: Any) -> dict[str, Any]:
 
 
 def _record(data: dict[str, Any]) -> Any:
-    values = {k: _decode(v) for k, v in data.items() if k != "class"}
-    return RECORDS[data["class"]](**values)
+    """A state record; fields an older version kept and this one dropped
+    (e.g. Seat.released_on, never read) are left out of old snapshots."""
+    cls = RECORDS[data["class"]]
+    known = {f.name for f in fields(cls)}
+    values = {k: _decode(v) for k, v in data.items() if k in known}
+    return cls(**values)
 
 
 _DECODERS: dict[str, Callable[[Any], Any]] = {
