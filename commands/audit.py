@@ -16,7 +16,8 @@ import orjson
 from commands.context import DATE, listing, pass_context, today
 from commands.output import Page, emit, render_record
 from commands.params import ValueType, WholeType
-from ledger.domain.values import INSTANT, WITHIN_DAYS
+from ledger.domain.errors import InvalidInput
+from ledger.domain.values import INSTANT, POSITION, WITHIN_DAYS
 
 PARTNER = click.argument("partner_id", metavar="PARTNER")
 DIFFERENCE_COLUMNS = ("view", "partner", "in", "row")
@@ -70,10 +71,12 @@ class DigestFile(click.ParamType):
                 ctx,
             )
         position, sha256 = data["position"], data["sha256"]
-        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        try:
+            POSITION.parse(position, "position")
+        except InvalidInput:
             self.fail(
-                f'{value!r}: "position" is {position!r}, not a position (an integer '
-                "of 0 or more)",
+                f'{value!r}: "position" is {position!r}, not a position '
+                f"({POSITION.bound})",
                 param,
                 ctx,
             )
@@ -284,7 +287,7 @@ def digest(obj) -> None:
 @audit_group.command()
 @click.option(
     "--position",
-    type=click.IntRange(min=0),
+    type=WholeType(POSITION),
     default=None,
     help="Position N of a digest saved earlier.",
 )

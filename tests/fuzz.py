@@ -145,15 +145,20 @@ class Fuzzer:
     # -- drawing arguments ---------------------------------------------------
 
     def value(self, param: click.Parameter) -> str:
+        """A value for a parameter: one of its pool, or any malformed one.
+        Paths always lie in the work directory (a file named "\\n" too)."""
         roll = self.rnd.random()
+        if param.name in ("file", "digest_file", "out"):
+            if roll < 0.1:
+                # no NUL: a command line can't carry one in a path
+                return str(self.workdir / self.rnd.choice(BAD_TEXT[3:]))
+            if param.name == "out":
+                return str(self.workdir / f"out-{self.rnd.randrange(4)}")
+            return str(self.a_file())
         if roll < 0.12:
             return self.rnd.choice(BAD_TEXT)
-        if roll < 0.2 and param.name not in ("file", "out", "digest_file"):
+        if roll < 0.2:
             return self.rnd.choice(NUMBERS + DATES + EMAILS)
-        if param.name in ("file", "digest_file"):
-            return str(self.a_file())
-        if param.name == "out":
-            return str(self.workdir / f"out-{self.rnd.randrange(4)}")
         return self.rnd.choice(_pool(param))
 
     def arguments(self, path: tuple[str, ...], command: click.Command) -> list[str]:

@@ -110,3 +110,10 @@ def test_rebuild_check_and_verify_pass_at_the_extremes(extreme):
         digest["sha256"],
     )
     assert verified["ok"] is True
+
+
+@pytest.mark.parametrize("position", ["99999999999999999999", "18446744073709551615"])
+def test_a_position_beyond_what_the_log_can_hold_is_bad_input(run, position):
+    result = run("audit", "verify", "--position", position, "--sha256", "0" * 64)
+    assert result.exit_code == 2
+    assert "is not a whole number from 0 to 9,223,372,036,854,775,807" in result.stderr
