@@ -8,29 +8,25 @@ decides; the write pipeline asks it for the actor of each write.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
 from ledger.domain.identity import Identity, actor_of_write, default_actor
+from ledger.domain.values import EMAIL
 from ledger.store import identity as store_identity
 from ledger.store import roles
 from ledger.store.chain_table import CHAIN_TABLE
 from ledger.store.roles import EventTables, Facts
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def bound_email(email: str) -> str:
     """The e-mail a login role writes as: valid, stored lower-cased."""
-    cleaned = email.strip().lower()
-    if not EMAIL.fullmatch(cleaned):
-        raise InvalidInput(f"{email!r} is not a valid e-mail address")
-    return cleaned
+    return EMAIL.parse(email, "email")
 
 
 class Team:

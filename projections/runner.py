@@ -140,8 +140,10 @@ class Runner:
             # hold): apply the events one by one to find the one it is.
             rows.forget()
             if len(batch) == 1:
-                failed = _HandlerFailed(0, batch[0][0], batch[0][1], error)
-                raise self._failed(generation, failed, generation.position) from error
+                single_failure = _HandlerFailed(0, batch[0][0], batch[0][1], error)
+                raise self._failed(
+                    generation, single_failure, generation.position
+                ) from error
             for single in batch:
                 self.apply(generation, [single], rows)
                 generation = replace(generation, position=single[1].notification_id)
