@@ -4,7 +4,6 @@ re-runs (even after a killed import) that end in the state of one clean run."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -17,19 +16,11 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
+from ledger.bulk import sample
 from ledger.domain import reports, views
 from tests.conftest import ACTOR, Cli, count_events, d
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_gen_data() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "gen_data", ROOT / "scripts" / "gen_data.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def line(command: str, **fields: Any) -> dict[str, Any]:
@@ -319,15 +310,14 @@ def kill_when_written(process: subprocess.Popen, url: str, rows: int) -> int:
     return count_events(url)
 
 
-ACTOR_GEN = load_gen_data().ACTOR
+ACTOR_GEN = sample.ACTOR
 
 
 def test_an_import_killed_halfway_and_run_again_ends_as_one_clean_import(
     db_url: str, tmp_path: Path
 ) -> None:
-    gen_data = load_gen_data()
     path = tmp_path / "history.jsonl"
-    gen_data.write_jsonl(path, 2500)
+    sample.write_jsonl(path, 2500)
     clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
     assert Cli(clean_url)("import", str(path), actor=ACTOR_GEN).exit_code == 0
     total = count_events(clean_url)

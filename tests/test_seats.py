@@ -112,7 +112,10 @@ def test_no_free_seat_is_rejected_with_the_count(seated):
     assign(seated, B, "2021-01-01")
     with pytest.raises(RuleViolation) as error:
         assign(seated, C, "2021-01-01")
-    assert "2" in error.value.message
+    assert (error.value.rule, error.value.code) == ("quantity", "no-free-seat")
+    assert error.value.message == (
+        "benefit VS has 2 seats and all 2 are assigned (rule quantity)"
+    )
 
 
 def test_bulk_credit_is_refused_to_a_user_with_other_offers_naming_them(seated):

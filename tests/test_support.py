@@ -47,8 +47,10 @@ def test_each_ticket_uses_one_incident_until_none_is_left(supported):
     )
     with pytest.raises(RuleViolation) as error:
         supported.open_ticket("P1", "SUP", "Windows", d("2020-03-03"), ACTOR)
-    assert error.value.rule == "R17"
-    assert "2" in error.value.message
+    assert (error.value.rule, error.value.code) == ("R17", "no-incidents-left")
+    assert error.value.message == (
+        "benefit SUP has used all 2 of its 2 support incidents (rule R17)"
+    )
 
 
 def test_a_ticket_needs_the_benefit_activated(supported):
