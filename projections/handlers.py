@@ -562,6 +562,20 @@ PROJECTIONS: dict[str, type[LedgerProjection]] = {
 
 
 @lru_cache(maxsize=256)
+def handler(projection: type[LedgerProjection], event_class: type) -> Any:
+    """The function a projection runs for this class of event, None if it has
+    none: what `process_event` dispatches to, looked up once per class (a
+    rebuild's fold calls it directly, event after event)."""
+    if not handles(projection, event_class):
+        return None
+    for klass in projection.__mro__:
+        method = klass.__dict__.get("process_event")
+        if method is not None and hasattr(method, "dispatcher"):
+            return method.dispatcher.dispatch(event_class)
+    return None
+
+
+@lru_cache(maxsize=256)
 def handles(projection: type[LedgerProjection], event_class: type) -> bool:
     """Whether a projection registered a handler for this class of event
     (events it has no handler for need not even be decoded)."""

@@ -23,6 +23,7 @@ from eventsourcing.utils import resolve_topic
 
 from ledger.domain.errors import LedgerError
 from projections import handlers
+from projections.fold import Fold
 from projections.storage import DATA_ERRORS, DatabaseError, tables_of
 from projections.storage.control import Generation, Moved, Store
 from projections.storage.rows import Rows
@@ -114,6 +115,7 @@ class Runner:
         self.app = app
         self.store = store
         self.page_size = page_size
+        self.fold: Fold | None = None  # the last rebuild's fold, if it folded
 
     # -- applying events -------------------------------------------------------
 
@@ -297,9 +299,26 @@ class Runner:
 
     def rebuild(self, names: tuple[str, ...], progress: Progress | None = None) -> int:
         """Fill new generations from the first event, then point readers at
-        them in one transaction; until then readers use the old ones."""
+        them in one transaction; until then readers use the old ones. The
+        log up to its head is folded partner by partner (fold.py); what
+        comes after, and a log a handler fails on, is applied page by page
+        (the failing event is then named as in a catch-up)."""
         fresh = [self.store.next_generation(name) for name in names]
-        applied = self.run(
+        head = self.head()
+        applied = 0
+        self.fold = Fold(self.app, self.store, self.history)
+        try:
+            folded = self.fold.run(fresh, head, progress)
+        except Exception:
+            self.fold = None
+            if self.store.positions(fresh) != fresh:
+                raise
+        else:
+            # The events no projection needs were never read: counted here.
+            applied = self.app.event_rows.count_upto(head)
+            if progress is not None and applied > folded:
+                progress(applied - folded)
+        applied += self.run(
             lambda: self.store.positions(fresh), self._apply_fresh, progress
         )
         self.store.flip(fresh)

@@ -311,6 +311,7 @@ def test_incremental_projections_equal_a_rebuild_and_the_reference(
                 [reports.voided(p, day) for p in enrolled(app)] for day, _ in dates
             ]
             reports.rebuild()
+            assert reports.runner.fold is not None  # folded, not paged
             assert [projected_rows(reports, day, within) for day, within in dates] == (
                 incremental
             )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ledger.domain import reports as reference
 from projections import ProjectionFailed, Reports, handlers
+from projections.fold import Fold
 from tests.conftest import ACTOR, d
 
 P = "MPN-1"
@@ -404,3 +405,41 @@ def test_a_reader_finds_the_new_tables_after_another_process_rebuilt(faq):
     rebuilder.rebuild("seats")
     assert reader.reassignable(P, on) == before
     assert reader.store.live_generation("seats") == 2
+
+
+def test_a_rebuild_holds_one_partners_rows_at_a_time(app, db_url):
+    """A rebuild folds partner by partner: memory holds the rows of one
+    partner (plus what waits for its bulk insert), not the whole log's."""
+    partners = [f"MPN-{n}" for n in range(6)]
+    for partner in partners:
+        faq_history(app, partner)
+    reports = Reports(app)
+    reports.rebuild()
+    fold = reports.runner.fold
+    assert fold is not None
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            names = sa.inspect(conn).get_table_names()
+            tables = [n for n in names if n.startswith("proj_")]
+            per_partner = [
+                sum(
+                    conn.execute(
+                        sa.text(f'SELECT count(*) FROM "{t}" WHERE partner = :p'),
+                        {"p": partner},
+                    ).scalar_one()
+                    for t in tables
+                )
+                for partner in partners
+            ]
+    finally:
+        engine.dispose()
+    assert fold.peak_rows == max(per_partner)
+    assert fold.peak_rows * len(partners) == sum(per_partner)
+    assert fold.peak_pending <= sum(per_partner)  # below the flush size here
+
+    # With a flush after every partner, nothing else waits in memory.
+    fresh = [reports.store.next_generation("entitlements")]
+    bounded = Fold(app, reports.store, reports.runner.history, flush_rows=1)
+    bounded.run(fresh, reports.runner.head())
+    assert bounded.peak_pending <= max(per_partner)

@@ -153,6 +153,35 @@ class EventRows:
             query = query.where(c.topic.in_(topics))
         return self._read(query.order_by(c.id).limit(limit))
 
+    def by_aggregate(
+        self, topics: Sequence[str], upto: int, chunk: int = 5000
+    ) -> Iterator[Row]:
+        """Every event stored under one of these topics up to a position,
+        aggregate by aggregate, each in version order: one query along the
+        (originator_id, originator_version) index, streamed in chunks (a
+        server-side cursor on PostgreSQL), so that a reader can fold one
+        aggregate at a time."""
+        c = self.table.c
+        query = (
+            sa.select(*self._columns())
+            .where(c.id <= upto, c.topic.in_(topics))
+            .order_by(c.originator_id, c.originator_version)
+        )
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=chunk).execute(query)
+            for r in result:
+                yield Row(r[0], _uuid(r[1]), r[2], r[3], _state(r[4]))
+
+    def count_upto(self, position: int) -> int:
+        """How many stored events there are up to a position."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(self.table)
+            .where(self.table.c.id <= position)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def all(self, after: int | None = None, page: int = PAGE) -> Iterator[Row]:
         """Every event after a position (all of them by default), page by page."""
         position = -1 if after is None else after

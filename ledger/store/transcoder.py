@@ -60,10 +60,15 @@ def _decode(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 2 and "_type_" in value:
             return _DECODERS[value["_type_"]](value["_data_"])
-        return {k: _decode(v) for k, v in value.items()}
+        # Scalars (most values) are kept without a call: decoding a whole
+        # log (a rebuild, an audit) spends its time here.
+        return {k: _decode(v) if type(v) in _NESTED else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v) if type(v) in _NESTED else v for v in value]
     return value
+
+
+_NESTED = frozenset((dict, list))
 
 
 class OrjsonTranscoder(Transcoder):

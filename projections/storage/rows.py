@@ -11,12 +11,22 @@ generation since, they are forgotten and read again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 
 Key = tuple[Any, ...]
 MAX_ROWS = 50_000
+
+
+def _key_getter(names: list[str]) -> Callable[[dict[str, Any]], Key]:
+    """A function giving a row's key (a tuple of these columns' values)."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    return itemgetter(*names)
 
 
 class ViewError(Exception):
@@ -36,12 +46,13 @@ class Rows:
         self.keys = {
             name: [c.name for c in t.primary_key.columns] for name, t in tables.items()
         }
+        self._key_of = {name: _key_getter(names) for name, names in self.keys.items()}
         self.rows: dict[str, dict[Key, dict[str, Any] | None]] = {n: {} for n in tables}
         self.stored: dict[str, set[Key]] = {n: set() for n in tables}
         self.dirty: dict[str, set[Key]] = {n: set() for n in tables}
 
     def key(self, table: str, values: dict[str, Any]) -> Key:
-        return tuple(values[name] for name in self.keys[table])
+        return self._key_of[table](values)
 
     def get(self, conn: sa.Connection, table: str, key: Key) -> dict[str, Any] | None:
         rows = self.rows[table]
@@ -101,6 +112,17 @@ class Rows:
             conn.execute(sa.insert(found), live)
         for key in dirty:
             (stored.add if rows[key] is not None else stored.discard)(key)
+
+    def drain(self) -> dict[str, list[dict[str, Any]]]:
+        """The live rows of each table, taken out of memory (a rebuild's fold
+        is done with a partner: its rows go to the bulk insert)."""
+        drained = {}
+        for table, rows in self.rows.items():
+            drained[table] = [row for row in rows.values() if row is not None]
+            rows.clear()
+            self.stored[table].clear()
+            self.dirty[table].clear()
+        return drained
 
     def at(self, position: int) -> Rows:
         """These rows, valid at `position`: if another runner moved the
