@@ -13,6 +13,7 @@ import click
 from commands.output import Page
 from commands.params import ValueType
 from ledger.domain.values import DAY
+from ledger.store.errors import DEFAULT_LOCK_TIMEOUT  # no storage stack loaded
 
 DATE = ValueType(DAY)
 
@@ -44,6 +45,7 @@ class Context:
         self.db = db
         self.actor = actor
         self.output = output
+        self.lock_timeout = DEFAULT_LOCK_TIMEOUT
         self._app: Any = None
 
     @property
@@ -53,7 +55,7 @@ class Context:
         if self._app is None:
             from ledger.application import Ledger
 
-            self._app = Ledger(self.db)
+            self._app = Ledger(self.db, lock_timeout=self.lock_timeout)
         return self._app
 
     def close(self) -> None:
@@ -96,6 +98,19 @@ GLOBAL_OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
             "envvar": "LEDGER_OUTPUT",
             "default": "table",
             "help": "Output format, also of errors (env LEDGER_OUTPUT; default table).",
+        },
+    ),
+    (
+        "lock_timeout",
+        ("--lock-timeout",),
+        {
+            "metavar": "SECONDS",
+            "type": click.FloatRange(min=0.001),
+            "envvar": "LEDGER_LOCK_TIMEOUT",
+            "default": DEFAULT_LOCK_TIMEOUT,
+            "help": "How long a write waits behind another one's lock before "
+            '"the ledger is busy, try again" (exit 1) (env LEDGER_LOCK_TIMEOUT; '
+            f"default {DEFAULT_LOCK_TIMEOUT:g}).",
         },
     ),
 )

@@ -128,11 +128,7 @@ def _classify(error: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(error, click.ClickException):
         return error.exit_code, _detail(None, "error", error.format_message())
     if _is_database_error(error):
-        return EXIT_RULE, _detail(
-            "database",
-            "database-error",
-            f"the ledger database failed: {_first_line(error)}",
-        )
+        return EXIT_RULE, _translated(error).as_dict()
     return EXIT_INTERNAL, _detail(
         "internal",
         "internal-error",
@@ -147,6 +143,13 @@ def _detail(rule: str | None, code: str, message: str) -> dict[str, Any]:
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def _translated(error: Exception) -> LedgerError:
+    """A database error that no store boundary translated, translated here."""
+    from ledger.store.errors import translated
+
+    return translated(error)
 
 
 def _is_database_error(error: Exception) -> bool:

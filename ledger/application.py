@@ -67,6 +67,7 @@ from ledger.registry import (
     WriteCommand,
 )
 from ledger.store.app import StoredApplication
+from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, StoreFailed
 from ledger.store.repository import VoidingRepository
 from ledger.store.topics import topics_of
 
@@ -93,11 +94,12 @@ class Ledger(StoredApplication):
         url: str = "sqlite:///ledger.db",
         clock: Clock = utc_now,
         policy: Policy = DEFAULT_POLICY,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         self.clock = clock
         self.policy = policy
         self.pending: Batch | None = None
-        super().__init__(url)
+        super().__init__(url, lock_timeout)
 
     @cached_property
     def team(self) -> Team:
@@ -651,7 +653,7 @@ class Ledger(StoredApplication):
         time; otherwise the refusal stands (raised again), and under a batch
         that remembers refusals (a --keep-going import) it is kept as the
         answer to its request id, so a re-run does not judge it again."""
-        if write.request_id is None or isinstance(error, Conflict):
+        if write.request_id is None or isinstance(error, Conflict | StoreFailed):
             raise error
         recorded = self._recorded_request(write.request_id, fresh=True)
         if recorded is not None:

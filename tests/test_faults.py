@@ -12,13 +12,17 @@ import json
 import multiprocessing
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from ledger.application import Ledger
 from tests.conftest import ACTOR, Cli, count_events, d
@@ -373,3 +377,185 @@ def test_two_overlapping_imports_of_one_file_both_end_as_one_clean_run(
     written = sorted(json.loads(out)["written"] for _, out, _ in finished)
     assert sum(written) == len(records)
     assert count_events(db_url) == count_events(clean_url)
+
+
+# -- a write waits a bounded time behind a lock: "the ledger is busy" ---------------
+
+
+@contextmanager
+def write_lock_held(url: str) -> Iterator[None]:
+    """Another connection holds the ledger's write lock until the block ends:
+    SQLite's (BEGIN IMMEDIATE), or PostgreSQL's lock on the event table (the
+    one every write takes)."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("LOCK TABLE ledger_events IN EXCLUSIVE MODE"))
+            yield
+    finally:
+        engine.dispose()
+
+
+def test_a_write_behind_a_held_lock_gives_up_after_the_lock_timeout(
+    app: Ledger, db_url: str
+) -> None:
+    small_ledger(app)
+    before = count_events(db_url)
+    add = ("user add", P, "late@contoso.example", "--source", "aad")
+    with write_lock_held(db_url):
+        by_option = start(db_url, *add[0].split(), *add[1:], "--lock-timeout", "0.5")
+        code, out, err = by_option.wait(timeout=60), by_option.stdout, by_option.stderr
+        errors = [err.read()]
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "LEDGER_LOCK_TIMEOUT": "0.5"}
+        by_env = subprocess.run(
+            ledger_command(db_url, *add[0].split(), *add[1:]),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        errors.append(by_env.stderr)
+        assert (code, by_env.returncode) == (1, 1)
+    for stderr in errors:
+        assert "Traceback" not in stderr
+        error = json.loads(stderr)["error"]
+        assert error["code"] == "busy"
+        assert error["message"].startswith("the ledger is busy")
+        assert "try again" in error["message"]
+    assert count_events(db_url) == before
+    assert out.read() == ""
+
+
+# -- 8. a database error mid-import still reports what was written ------------------
+
+
+def users_file(path: Path, users: int) -> Path:
+    return write_jsonl(
+        path,
+        [
+            line("partner enroll", on="2020-01-31"),
+            *(
+                line(
+                    "user add",
+                    email=f"u{n}@contoso.example",
+                    source="aad",
+                    on="2020-03-01",
+                )
+                for n in range(users)
+            ),
+        ],
+    )
+
+
+def test_a_lock_held_mid_import_stops_it_with_the_lines_written_and_where_to_resume(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = users_file(tmp_path / "users.jsonl", 6000)
+    Ledger(db_url).close()  # the tables exist before the import starts
+    process = start_import(db_url, path, "--batch-size", "5", "--lock-timeout", "0.5")
+    deadline = time.monotonic() + 60
+    while events_or_zero(db_url) < 100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with write_lock_held(db_url):
+        written_events = count_events(db_url)
+        code = process.wait(timeout=60)
+    out, err = process.stdout.read(), process.stderr.read()
+    assert code == 1, err
+    assert "Traceback" not in err
+    report = json.loads(out)
+    assert 0 < written_events < 2 * 6001, "the lock was not taken mid-import"
+    assert report["events_written"] == written_events
+    assert report["written"] == written_events // 2  # a line and its request record
+    assert report["resume_at_line"] == report["written"] + 1
+    (error,) = report["errors"]
+    assert error["line"] == report["resume_at_line"]
+    assert error["code"] == "busy" and "try again" in error["message"]
+
+    rerun = Cli(db_url)("import", str(path))
+    assert rerun.exit_code == 0, rerun.output
+    assert answer(rerun)["already_applied"] == report["written"]
+    assert count_events(db_url) == 2 * 6001
+
+
+# -- 7. a full disk is a clear exit-1 error, never a traceback ----------------------
+
+
+def disk_full(url: str) -> Exception:
+    """What the driver raises when the database can't grow."""
+    if url.startswith("sqlite"):
+        return sqlite3.OperationalError("database or disk is full")
+    import psycopg
+
+    return psycopg.errors.DiskFull(
+        'could not extend file "base/16384/16385": No space left on device'
+    )
+
+
+def fail_after(calls: int, error: Exception, real: Any) -> Any:
+    """A stand-in for `real` that fails with `error` from call number `calls`+1."""
+    seen = {"calls": 0}
+
+    def stand_in(*args: Any, **kwargs: Any) -> Any:
+        seen["calls"] += 1
+        if seen["calls"] > calls:
+            raise error
+        return real(*args, **kwargs)
+
+    return stand_in
+
+
+def test_a_full_disk_on_a_write_is_a_clear_error(
+    app: Ledger, db_url: str, run: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_ledger(app)
+    before = count_events(db_url)
+    recorder = type(app.recorder)
+    # inside the recorder's write transaction, where the database would fail
+    failing = fail_after(0, disk_full(db_url), recorder._lock_table)
+    monkeypatch.setattr(recorder, "_lock_table", failing)
+    result = run("user", "add", P, "late@contoso.example", "--source", "aad")
+    assert result.exit_code == 1
+    error = answer(result)["error"]
+    assert (error["rule"], error["code"]) == ("database", "disk-full")
+    assert error["message"].startswith("the ledger database is full")
+    assert count_events(db_url) == before
+
+
+def test_a_full_disk_mid_import_reports_the_lines_written_and_where_to_resume(
+    db_url: str, run: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.store.events import EventRows
+
+    path = users_file(tmp_path / "users.jsonl", 99)
+    if db_url.startswith("sqlite"):
+        app = Ledger(db_url)
+        recorder = type(app.recorder)
+        app.close()
+        failing = fail_after(3, disk_full(db_url), recorder._lock_table)
+        monkeypatch.setattr(recorder, "_lock_table", failing)
+    else:  # the COPY of the bulk insert
+        failing = fail_after(3, disk_full(db_url), EventRows._copy)
+        monkeypatch.setattr(EventRows, "_copy", failing)
+    result = run("import", str(path), "--batch-size", "20")
+    assert result.exit_code == 1
+    report = answer(result)
+    assert (report["written"], report["resume_at_line"]) == (60, 61)
+    assert report["events_written"] == count_events(db_url) == 120
+    (error,) = report["errors"]
+    assert (error["line"], error["code"]) == (61, "disk-full")
+    assert error["message"].startswith("lines 61-80 were not written: the ledger")
+
+    monkeypatch.undo()
+    rerun = run("import", str(path), "--batch-size", "20")
+    assert rerun.exit_code == 0
+    assert (answer(rerun)["already_applied"], answer(rerun)["written"]) == (60, 40)

@@ -25,6 +25,7 @@ from ledger.bulk.lines import (
 )
 from ledger.domain.errors import Conflict, LedgerError, RuleViolation
 from ledger.domain.values import BATCH_SIZE
+from ledger.store.errors import StoreFailed, store_errors
 
 CONFLICT_RETRIES = 3
 
@@ -42,6 +43,7 @@ class Report:
     written: int = 0
     events_written: int = 0
     pending: int = 0
+    resume_at_line: int | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -58,6 +60,7 @@ class Report:
             "already_applied": self.already_applied,
             "written": self.written,
             "events_written": self.events_written,
+            "resume_at_line": self.resume_at_line,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -156,15 +159,22 @@ def _run_and_flush(
     other writer wrote answer as already applied, up to CONFLICT_RETRIES times."""
     for attempt in range(CONFLICT_RETRIES + 1):
         before = replace(report, errors=list(report.errors))
-        batch.prefetch(app, [request_id_of(line, digest) for line in chunk])
-        stop = _run_chunk(app, batch, chunk, digest, options, report)
         try:
-            report.written += _flush(app, options, report)
+            with store_errors():
+                batch.prefetch(app, [request_id_of(line, digest) for line in chunk])
+                stop = _run_chunk(app, batch, chunk, digest, options, report)
+                report.written += _flush(app, options, report)
         except Conflict as error:
             if attempt < CONFLICT_RETRIES:
                 report.__dict__.update(vars(before))
                 continue
-            report.errors.append(_conflict(chunk, error))
+            report.errors.append(_not_written(chunk, error))
+            return True
+        except StoreFailed as error:
+            app.discard()
+            report.__dict__.update(vars(before))
+            report.errors.append(_not_written(chunk, error))
+            report.resume_at_line = chunk[0].number
             return True
         return stop
     return True
@@ -185,6 +195,8 @@ def _run_chunk(
         report.read += 1
         try:
             run_line(app, line, options.actor, request_id)
+        except StoreFailed:
+            raise  # the database failed, not the line: the batch is not written
         except LedgerError as error:
             report.rejected += 1
             report.errors.append(_error(line, error))
@@ -209,7 +221,8 @@ def _flush(app: Ledger, options: Options, report: Report) -> int:
     return pending
 
 
-def _conflict(chunk: list[Line], error: Conflict) -> dict[str, Any]:
+def _not_written(chunk: list[Line], error: LedgerError) -> dict[str, Any]:
+    """The error of a batch that saved nothing (a clash, a database error)."""
     return {
         "line": chunk[0].number,
         "command": None,

@@ -13,20 +13,25 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Recording, Transcoder
 
 from ledger.store import topics  # noqa: F401 - old event topics resolve
-from ledger.store.sqlite import SQLITE_PATH, sqlite_path
+from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, store_errors
+from ledger.store.sqlite import SQLITE_BUSY_SECONDS, SQLITE_PATH, sqlite_path
 from ledger.store.transcoder import OrjsonTranscoder
 
 if TYPE_CHECKING:
     from ledger.store.events import EventRows, Row
 
 
-def store_env(url: str) -> dict[str, str]:
+def store_env(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict[str, str]:
     """The eventsourcing environment for a database URL: an SQLite file is
     opened by ledger/store/sqlite.py (no SQLAlchemy on a single write), any
     other URL by eventsourcing-sqlalchemy."""
     path = sqlite_path(url)
     if path is not None:
-        return {"PERSISTENCE_MODULE": "ledger.store.sqlite:Factory", SQLITE_PATH: path}
+        return {
+            "PERSISTENCE_MODULE": "ledger.store.sqlite:Factory",
+            SQLITE_PATH: path,
+            SQLITE_BUSY_SECONDS: str(lock_timeout),
+        }
     return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
 
 
@@ -37,17 +42,28 @@ class StoredApplication(Application):
 
     bulk_writes = False
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.url = url
-        super().__init__(env=store_env(url))
+        self.lock_timeout = lock_timeout
+        with store_errors():
+            super().__init__(env=store_env(url, lock_timeout))
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Application.save, with database errors translated (LedgerBusy,
+        StoreFull, StoreFailed); a version clash stays an IntegrityError."""
+        with store_errors():
+            return super().save(*objs, **kwargs)
 
     @cached_property
     def event_rows(self) -> EventRows:
         """The event table through SQLAlchemy Core (imported on first use:
         a single write never needs it)."""
         from ledger.store.events import EventRows
+        from ledger.store.locks import bound_lock_waits
 
-        return EventRows(self.url, self.recorder)
+        rows = EventRows(self.url, self.recorder)
+        bound_lock_waits(rows.engine, self.lock_timeout)
+        return rows
 
     @property
     def has_logins(self) -> bool:

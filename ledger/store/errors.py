@@ -1,6 +1,41 @@
-"""Telling a storage failure from any other error, for the error boundary."""
+"""Storage failures, translated at the store boundary into ledger errors.
+
+Whatever the database raises (through eventsourcing, SQLAlchemy or the driver
+itself, e.g. psycopg's COPY) comes out as one of these, each a LedgerError
+(exit 1 at the CLI) with a message that says what to do:
+
+- LedgerBusy: a lock was held longer than the ledger's lock timeout (SQLite's
+  busy timeout, PostgreSQL's lock_timeout, a deadlock): try again;
+- StoreFull: the database ran out of space (SQLite "disk is full",
+  PostgreSQL DiskFull and its other "insufficient resources" errors);
+- StoreFailed: any other database error (a lost connection, ...).
+
+An (originator, version) clash is not translated here: the application turns
+it into a Conflict (rule concurrency) itself.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ledger.domain.errors import LedgerError
+
+# The lock timeout a connection gets unless told otherwise (seconds).
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+
+class StoreFailed(LedgerError):
+    rule = "database"
+    code = "database-error"
+
+
+class LedgerBusy(StoreFailed):
+    code = "busy"
+
+
+class StoreFull(StoreFailed):
+    code = "disk-full"
 
 
 def is_database_error(error: BaseException) -> bool:
@@ -17,3 +52,72 @@ def is_database_error(error: BaseException) -> bool:
     return isinstance(
         error, PersistenceError | SQLAlchemyError | sqlite3.Error | psycopg.Error
     )
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, what it wraps (SQLAlchemy's `.orig`) and its causes."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        todo += [
+            orig if isinstance(orig, BaseException) else None,
+            current.__cause__,
+            current.__context__,
+        ]
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+
+
+BUSY_SQLSTATES = {"55P03", "40P01", "57014"}  # lock timeout, deadlock, canceled
+BUSY_TEXTS = ("database is locked", "database table is locked", "lock timeout")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def translated(error: BaseException) -> StoreFailed:
+    """The ledger error for a database error."""
+    if isinstance(error, StoreFailed):
+        return error
+    for cause in _causes(error):
+        state = getattr(cause, "sqlstate", None) or ""
+        text = str(cause).lower()
+        if state in BUSY_SQLSTATES or any(t in text for t in BUSY_TEXTS):
+            return LedgerBusy(
+                "the ledger is busy: another write held its lock longer than the "
+                "lock timeout (--lock-timeout / LEDGER_LOCK_TIMEOUT); nothing of "
+                "this write was recorded, try again"
+            )
+        if state.startswith("53") or "disk is full" in text or "disk full" in text:
+            return StoreFull(
+                "the ledger database is full (no space left for this write: "
+                f"{_first_line(cause)}); nothing of this write was recorded: free "
+                "space, then run it again"
+            )
+    return StoreFailed(f"the ledger database failed: {_first_line(error)}")
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate any database error raised inside into a StoreFailed; an
+    eventsourcing IntegrityError (a version clash) passes as it is, for the
+    application to answer as a Conflict."""
+    from eventsourcing.persistence import IntegrityError
+
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except StoreFailed:
+        raise
+    except Exception as error:
+        if not is_database_error(error):
+            raise
+        raise translated(error) from error

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from eventsourcing.persistence import Notification, StoredEvent
 
 from ledger.store.damage import state_bytes
+from ledger.store.errors import store_errors
 
 PAGE = 1000
 SQLITE_MAX_PARAMETERS = 900  # below SQLite's bound-parameter limit
@@ -110,7 +111,7 @@ class EventRows:
         return (c.id, c.originator_id, c.originator_version, c.topic, c.state)
 
     def _read(self, query: Any) -> list[Row]:
-        with self.engine.connect() as conn:
+        with store_errors(), self.engine.connect() as conn:
             return [
                 Row(r[0], _uuid(r[1]), r[2], r[3], _state(r[4]))
                 for r in conn.execute(query)
@@ -264,7 +265,7 @@ class EventRows:
         recorder = self.recorder
         # The recorder's transaction translates database errors into
         # eventsourcing's (IntegrityError on a clash), as for its own writes.
-        with recorder.transaction(commit=True) as session:
+        with store_errors(), recorder.transaction(commit=True) as session:
             # The recorder's own write protocol, kept identical: its table
             # lock (serialises writers on PostgreSQL so positions commit in
             # order) and its NOTIFY for `projections follow`. Both are private
