@@ -514,38 +514,64 @@ def fail_after(calls: int, error: Exception, real: Any) -> Any:
     return stand_in
 
 
+def fill_the_disk_after(
+    url: str, writes: int, monkeypatch: pytest.MonkeyPatch, bulk: bool = False
+) -> None:
+    """From write transaction number `writes`+1 on, the database is full where
+    it would say so: inside the write transaction of the embedded SQLite
+    store, in the COPY of PostgreSQL's bulk insert or in the recorder's own
+    write transaction on PostgreSQL."""
+    error = disk_full(url)
+    if url.startswith("sqlite"):
+        from ledger.store.sqlite import Database
+
+        real = Database.transaction
+        seen = {"writes": 0}
+
+        @contextmanager
+        def transaction(self: Any, write: bool) -> Iterator[Any]:
+            with real(self, write) as cursor:
+                seen["writes"] += write
+                if write and seen["writes"] > writes:
+                    raise error
+                yield cursor
+
+        monkeypatch.setattr(Database, "transaction", transaction)
+        return
+    from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+
+    from ledger.store.events import EventRows
+
+    if bulk:  # an import: the COPY of its bulk insert
+        failing = fail_after(writes, error, EventRows._copy)
+        monkeypatch.setattr(EventRows, "_copy", failing)
+        return
+    recorder = SQLAlchemyApplicationRecorder
+    failing = fail_after(writes, error, recorder._lock_table)
+    monkeypatch.setattr(recorder, "_lock_table", failing)
+
+
 def test_a_full_disk_on_a_write_is_a_clear_error(
     app: Ledger, db_url: str, run: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small_ledger(app)
     before = count_events(db_url)
-    recorder = type(app.recorder)
-    # inside the recorder's write transaction, where the database would fail
-    failing = fail_after(0, disk_full(db_url), recorder._lock_table)
-    monkeypatch.setattr(recorder, "_lock_table", failing)
+    fill_the_disk_after(db_url, 0, monkeypatch)
     result = run("user", "add", P, "late@contoso.example", "--source", "aad")
     assert result.exit_code == 1
     error = answer(result)["error"]
     assert (error["rule"], error["code"]) == ("database", "disk-full")
     assert error["message"].startswith("the ledger database is full")
+    monkeypatch.undo()
     assert count_events(db_url) == before
 
 
 def test_a_full_disk_mid_import_reports_the_lines_written_and_where_to_resume(
     db_url: str, run: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger.store.events import EventRows
-
     path = users_file(tmp_path / "users.jsonl", 99)
-    if db_url.startswith("sqlite"):
-        app = Ledger(db_url)
-        recorder = type(app.recorder)
-        app.close()
-        failing = fail_after(3, disk_full(db_url), recorder._lock_table)
-        monkeypatch.setattr(recorder, "_lock_table", failing)
-    else:  # the COPY of the bulk insert
-        failing = fail_after(3, disk_full(db_url), EventRows._copy)
-        monkeypatch.setattr(EventRows, "_copy", failing)
+    Ledger(db_url).close()  # the tables exist before the disk fills
+    fill_the_disk_after(db_url, 3, monkeypatch, bulk=True)
     result = run("import", str(path), "--batch-size", "20")
     assert result.exit_code == 1
     report = answer(result)

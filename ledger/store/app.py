@@ -47,6 +47,11 @@ class StoredApplication(Application):
         self.lock_timeout = lock_timeout
         with store_errors():
             super().__init__(env=store_env(url, lock_timeout))
+        datastore = getattr(self.recorder, "datastore", None)
+        if datastore is not None:  # eventsourcing-sqlalchemy's engine (PostgreSQL)
+            from ledger.store.locks import bound_lock_waits
+
+            bound_lock_waits(datastore.engine, lock_timeout)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Application.save, with database errors translated (LedgerBusy,
@@ -62,7 +67,8 @@ class StoredApplication(Application):
         from ledger.store.locks import bound_lock_waits
 
         rows = EventRows(self.url, self.recorder)
-        bound_lock_waits(rows.engine, self.lock_timeout)
+        if getattr(self.recorder, "datastore", None) is None:  # an engine of its own
+            bound_lock_waits(rows.engine, self.lock_timeout)
         return rows
 
     @property
