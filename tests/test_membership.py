@@ -185,3 +185,10 @@ def test_show_between_two_periods_shows_the_lapsed_one_before_the_date(app):
     app.renew("P1", d("2020-06-01"), ACTOR)  # lapsed 2019-01-31 .. 2020-06-01
     shown = app.partner_show("P1", d("2019-06-01"))
     assert (shown["status"], shown["period_start"]) == ("lapsed", "2018-01-31")
+
+
+@pytest.mark.parametrize("partner", ["", " ", "P\x01", "P" * 201])
+def test_enrolling_an_empty_or_unprintable_id_is_bad_input(app, run, partner):
+    result = run("partner", "enroll", partner, "--on", "2020-01-31")
+    assert result.exit_code == 2
+    assert run.events() == 0

@@ -22,13 +22,14 @@ from ledger.domain.admins import (
 )
 from ledger.domain.errors import RuleViolation
 from ledger.domain.state import AdminTerm
+from ledger.domain.values import FIRST_DAY
 from ledger.domain.write import Write
 
 LEDGER_ADMINS_ID = uuid5(NAMESPACE_URL, "https://benefits-ledger/ledger-admins")
 SCOPE = "the ledger"
 # `ledger init` names its admin from the first date the ledger accepts
 # (RULES.md, "Bounds"), so policy changes of any effective date are allowed.
-INIT_ON = date(1900, 1, 1)
+INIT_ON = FIRST_DAY
 
 
 class LedgerAdmins(Aggregate):
