@@ -122,6 +122,13 @@ class Database:
             self._conn = None
 
 
+def _id_bytes(originator_id: UUID | str) -> bytes:
+    """An aggregate id as the table keeps it: its 16 bytes."""
+    if isinstance(originator_id, UUID):
+        return originator_id.bytes
+    return UUID(originator_id).bytes
+
+
 def _stored(row: Sequence[Any]) -> StoredEvent:
     return StoredEvent(
         originator_id=UUID(bytes=bytes(row[0])),
@@ -134,7 +141,7 @@ def _stored(row: Sequence[Any]) -> StoredEvent:
 class SnapshotRecorder(AggregateRecorder):
     """An aggregate's snapshots (or events) by (originator_id, version)."""
 
-    ddl = SNAPSHOTS_DDL
+    ddl: tuple[str, ...] = SNAPSHOTS_DDL
 
     def __init__(self, database: Database, table: str) -> None:
         self.database = database
@@ -164,7 +171,12 @@ class SnapshotRecorder(AggregateRecorder):
             f"INSERT INTO {self.table} "
             "(originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
             [
-                (s.originator_id.bytes, s.originator_version, s.topic, s.state)
+                (
+                    _id_bytes(s.originator_id),
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                )
                 for s in stored_events
             ],
         )
