@@ -8,6 +8,7 @@ import click
 
 from commands.context import pass_context
 from commands.output import emit
+from ledger.domain.identity import default_actor
 
 PARTNER = "DEMO-CONTOSO"
 DEFAULT_ACTOR = "admin@contoso.example"
@@ -140,7 +141,7 @@ def demo(obj) -> None:
       ledger --db postgresql+psycopg://postgres@127.0.0.1:5432/test demo
     """
     results = demo_steps(
-        obj.app, obj.app.team.default_actor(obj.actor) or DEFAULT_ACTOR
+        obj.app, default_actor(obj.app.identity(), obj.actor) or DEFAULT_ACTOR
     )
     if obj.output != "table":  # one document: a row per step
         rows = [{"step": title, "answer": answer} for title, answer in results]

@@ -11,6 +11,7 @@ from commands.context import pass_context
 from commands.output import emit, render_record
 from commands.params import WholeType
 from ledger.bulk.lines import DEFAULT_BATCH_SIZE, FORMATS, ImportFile, file_format
+from ledger.domain.identity import default_actor
 from ledger.domain.values import BATCH_SIZE
 
 
@@ -71,7 +72,7 @@ def import_command(
     from ledger.bulk.importer import Options, check_file, import_file
 
     source = ImportFile(file, file_format(file, fmt))
-    actor = obj.app.team.default_actor(obj.actor)
+    actor = default_actor(obj.app.identity(), obj.actor)
     options = Options(actor, dry_run, keep_going, batch_size)
     total = check_file(source, actor)
     if sys.stderr.isatty():

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
-from ledger.domain.identity import Identity, actor_of_write, default_actor
+from ledger.domain.identity import Identity
 from ledger.domain.values import EMAIL
 from ledger.store import identity as store_identity
 from ledger.store import roles
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 
 def bound_email(email: str) -> str:
-    """The e-mail a login role writes as: valid, stored lower-cased."""
+    """The e-mail a login role writes as: an e-mail within its bound,
+    lower-cased (ledger.domain.values.EMAIL)."""
     return EMAIL.parse(email, "email")
 
 
@@ -48,17 +49,6 @@ class Team:
         if self._identity is None:
             self._identity = store_identity.who_is(self.engine)
         return self._identity
-
-    def actor(self, declared: str | None) -> str:
-        """The actor of a write (see ledger.domain.identity.actor_of_write)."""
-        return actor_of_write(self.identity(), declared)
-
-    def default_actor(self, declared: str | None) -> str | None:
-        return default_actor(self.identity(), declared)
-
-    @property
-    def login_role(self) -> str | None:
-        return self.identity().role
 
     def read_model_engine(self) -> sa.Engine:
         """The engine for the read models and the chain table."""

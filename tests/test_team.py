@@ -466,3 +466,24 @@ def test_an_operators_writes_take_snapshots_as_the_store_does(team):
             assert snapshots.scalar_one() >= 1
     finally:
         engine.dispose()
+
+
+def test_a_malformed_email_is_bad_input_for_a_binding_and_an_actor(team):
+    owner = team.cli("owner")
+    code, _, error = invoke(owner, "db", "operator", "add", team.role("dave"), "dave")
+    assert code == 2 and "'dave'" in error["message"]
+    listed = ok(owner, "db", "operator", "list")
+    assert team.role("dave") not in {row["role"] for row in listed}
+    before = team.events()
+    code, _, error = invoke(
+        team.cli("alice"),
+        "tenant",
+        "add",
+        P,
+        "bad-actor.onmicrosoft.com",
+        "--on",
+        "2020-02-02",
+        actor="not an e-mail",
+    )
+    assert code == 2 and "actor" in error["message"]
+    assert team.events() == before

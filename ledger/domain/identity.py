@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.domain.errors import InvalidInput, RuleViolation
+from ledger.domain.values import EMAIL
 
 DATABASE = "database"
 SELF_DECLARED = "self-declared"
@@ -44,7 +45,7 @@ def actor_of_write(identity: Identity, declared: str | None) -> str:
             "can run reports and audits but not write; ask the ledger's owner "
             f"for `ledger db operator add {identity.role} EMAIL`",
         )
-    if declared and declared.strip().lower() != identity.email.lower():
+    if declared and EMAIL.parse(declared, "actor") != identity.email.lower():
         raise RuleViolation(
             "admin",
             "actor-is-not-the-login",
