@@ -97,6 +97,13 @@ def _printable(text: str) -> str:
     return text.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
+class RebuildRunning(LedgerError):
+    """Another process is rebuilding the projections of this ledger."""
+
+    rule = "busy"
+    code = "rebuild-running"
+
+
 class _HandlerFailed(Exception):
     def __init__(
         self, index: int, event: Any, tracking: Tracking, error: Exception
@@ -302,7 +309,22 @@ class Runner:
         them in one transaction; until then readers use the old ones. The
         log up to its head is folded partner by partner (fold.py); what
         comes after, and a log a handler fails on, is applied page by page
-        (the failing event is then named as in a catch-up)."""
+        (the failing event is then named as in a catch-up).
+
+        One rebuild at a time: it holds the projections' lock (RebuildRunning
+        if another rebuild holds it) and first drops the generations a killed
+        rebuild left behind."""
+        with self.store.exclusive() as taken:
+            if not taken:
+                raise RebuildRunning(
+                    "another `ledger projections rebuild` is running on this "
+                    "ledger: reports keep answering from the current tables; "
+                    "run this one again once it is done, if still needed"
+                )
+            self.store.drop_orphans()
+            return self._rebuild(names, progress)
+
+    def _rebuild(self, names: tuple[str, ...], progress: Progress | None) -> int:
         fresh = [self.store.next_generation(name) for name in names]
         head = self.head()
         applied = 0

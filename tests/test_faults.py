@@ -585,3 +585,85 @@ def test_a_full_disk_mid_import_reports_the_lines_written_and_where_to_resume(
     rerun = run("import", str(path), "--batch-size", "20")
     assert rerun.exit_code == 0
     assert (answer(rerun)["already_applied"], answer(rerun)["written"]) == (60, 40)
+
+
+# -- 2. rebuilds and first-time creation serialise ----------------------------------
+
+
+def test_reports_started_together_on_a_fresh_ledger_all_answer(
+    app: Ledger, db_url: str
+) -> None:
+    small_ledger(app)
+    procs = [
+        start(db_url, "report", "entitlements", "--on", "2020-12-15") for _ in range(6)
+    ]
+    finished = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    for code, out, err in finished:
+        assert code == 0, err
+        assert [row["benefit"] for row in json.loads(out)] == ["AZ"]
+
+
+def test_two_rebuilds_at_once_leave_every_report_working(
+    app: Ledger, db_url: str
+) -> None:
+    small_ledger(app)
+    assert start(db_url, "projections", "status").wait(timeout=60) == 0
+    procs = [
+        start(db_url, "projections", "rebuild"),
+        start(db_url, "projections", "rebuild", "entitlements"),
+    ]
+    for proc in procs:
+        code, err = proc.wait(timeout=120), proc.stderr.read()
+        assert "Traceback" not in err
+        if code != 0:  # the one that found the other running
+            assert code == 1
+            assert json.loads(err)["error"]["code"] == "rebuild-running"
+    for command in (
+        ("report", "entitlements", "--on", "2020-12-15"),
+        ("projections", "status"),
+        ("audit", "check", "--on", "2020-12-15"),
+    ):
+        done = start(db_url, *command)
+        assert done.wait(timeout=120) == 0, done.stderr.read()
+
+
+def test_a_rebuild_while_another_runs_exits_1_saying_so(
+    app: Ledger, db_url: str
+) -> None:
+    from projections import Reports
+    from projections.storage.control import Store
+
+    small_ledger(app)
+    store = Reports(app).store
+    assert isinstance(store, Store)
+    with store.exclusive() as taken:
+        assert taken
+        second = start(db_url, "projections", "rebuild")
+        code, err = second.wait(timeout=120), second.stderr.read()
+    assert code == 1
+    error = json.loads(err)["error"]
+    assert error["code"] == "rebuild-running"
+    assert "another `ledger projections rebuild` is running" in error["message"]
+    again = start(db_url, "projections", "rebuild")
+    assert again.wait(timeout=120) == 0, again.stderr.read()
+
+
+def test_a_killed_rebuilds_orphan_tables_are_dropped_by_the_next_rebuild(
+    app: Ledger, db_url: str
+) -> None:
+    from projections import Reports
+
+    small_ledger(app)
+    store = Reports(app).store
+    orphan = store.next_generation("entitlements")  # as a killed rebuild leaves it
+    engine = sa.create_engine(db_url)
+    try:
+        names = set(sa.inspect(engine).get_table_names())
+        orphan_tables = {n for n in names if n.endswith(f"_g{orphan.generation}")}
+        assert orphan_tables, names
+        rebuilt = start(db_url, "projections", "rebuild", "conflicts")
+        assert rebuilt.wait(timeout=120) == 0, rebuilt.stderr.read()
+        left = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert not orphan_tables & left

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from projections import NAMES
 from projections.storage import tables_of
+from projections.storage.lock import projections_lock
 from projections.storage.tables import CONTROL, FAILURES, LIVE, TRACKING, define
 
 
@@ -49,12 +50,14 @@ class Store:
 
     def ensure(self) -> None:
         """Create the control tables, and a first generation of any projection
-        that has no live generation yet (empty, at position 0)."""
-        CONTROL.create_all(self.engine, checkfirst=True)
-        with self.engine.connect() as conn:
-            live = set(conn.scalars(sa.select(LIVE.c.name)))
-        for name in set(NAMES) - live:
-            try:
+        that has no live generation yet (empty, at position 0). Creating them
+        holds the projections' lock, so processes starting together on a fresh
+        ledger create them once, one after the other."""
+        if not self._missing():
+            return
+        with projections_lock(self.engine, wait=True):
+            CONTROL.create_all(self.engine, checkfirst=True)
+            for name in self._missing():
                 generation = self.next_generation(name)
                 with self.engine.begin() as conn:
                     conn.execute(
@@ -62,8 +65,34 @@ class Store:
                             name=name, generation=generation.generation
                         )
                     )
-            except sa.exc.IntegrityError:
-                pass  # another process made it live first
+
+    def _missing(self) -> set[str]:
+        """The projections with no live generation (all of them before the
+        control tables exist)."""
+        try:
+            with self.engine.connect() as conn:
+                return set(NAMES) - set(conn.scalars(sa.select(LIVE.c.name)))
+        except sa.exc.DBAPIError:
+            return set(NAMES)
+
+    def exclusive(self) -> Any:
+        """The projections' lock if no one holds it: `with store.exclusive()
+        as taken:` (taken is False while another rebuild runs)."""
+        return projections_lock(self.engine, wait=False)
+
+    def drop_orphans(self) -> list[tuple[str, int]]:
+        """Drop every generation that is not live: what a killed rebuild left
+        behind. Only under the projections' lock (no rebuild is filling one)."""
+        query = (
+            sa.select(TRACKING.c.name, TRACKING.c.generation)
+            .join(LIVE, LIVE.c.name == TRACKING.c.name)
+            .where(LIVE.c.generation != TRACKING.c.generation)
+        )
+        with self.engine.connect() as conn:
+            orphans = [(row.name, row.generation) for row in conn.execute(query)]
+        for name, generation in orphans:
+            self._drop(name, generation)
+        return orphans
 
     def live(self, names: tuple[str, ...] = NAMES) -> list[Generation]:
         """The generations readers use, with their positions, in NAMES order."""
@@ -165,15 +194,17 @@ class Store:
             )
             old = list(conn.scalars(query))
         for generation in old:
-            for table in define(keep.name, generation).values():
-                table.drop(self.engine, checkfirst=True)
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.delete(TRACKING).where(
-                        TRACKING.c.name == keep.name,
-                        TRACKING.c.generation == generation,
-                    )
+            self._drop(keep.name, generation)
+
+    def _drop(self, name: str, generation: int) -> None:
+        for table in define(name, generation).values():
+            table.drop(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(TRACKING).where(
+                    TRACKING.c.name == name, TRACKING.c.generation == generation
                 )
+            )
 
     @staticmethod
     def _key(generation: Generation) -> list[sa.ColumnElement[bool]]:
