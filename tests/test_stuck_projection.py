@@ -97,3 +97,16 @@ def test_a_failing_handler_names_its_event_and_status_clears_once_past_it(
     assert enrolled.json("report", "reassignable", "--on", "2020-06-01") == []
     status = enrolled.json("projections", "status")
     assert all(row["stuck"] is None and row["lag"] == 0 for row in status)
+
+
+def test_a_rebuild_over_a_value_no_column_holds_names_the_event(app, clock, enrolled):
+    position = poison_grant(app, clock, 2**64 - 1)
+    result = enrolled("projections", "rebuild", "entitlements")
+    assert result.exit_code == 1
+    error = json.loads(result.stderr)["error"]
+    assert (error["rule"], error["projection"], error["position"]) == (
+        "projection",
+        "entitlements",
+        position,
+    )
+    assert (error["partner"], error["event"]) == (P, "BenefitGranted")
