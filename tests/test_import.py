@@ -392,3 +392,12 @@ def test_demo_records_as_the_actor_given(run: Cli) -> None:
     assert shown["admins"] == ["me@contoso.example"]
     history = run.json("audit", "history", "DEMO-CONTOSO")
     assert {row["actor"] for row in history} == {"me@contoso.example"}
+
+
+def test_a_line_naming_the_importer_in_another_case_runs_as_the_importer(
+    run: Cli, tmp_path: Path
+) -> None:
+    records = [line("partner enroll", on="2020-01-31", actor=ACTOR.upper())]
+    result = run("import", str(write_jsonl(tmp_path / "a.jsonl", records)))
+    assert result.exit_code == 0, result.stdout
+    assert run.json("partner", "show", "P1", "--on", "2020-02-01")["admins"] == [ACTOR]

@@ -23,8 +23,8 @@ from ledger.bulk.lines import (
     ImportFileError,
     Line,
 )
-from ledger.domain.errors import Conflict, LedgerError, RuleViolation
-from ledger.domain.values import BATCH_SIZE
+from ledger.domain.errors import Conflict, InvalidInput, LedgerError, RuleViolation
+from ledger.domain.values import BATCH_SIZE, EMAIL
 from ledger.store.errors import StoreFailed, store_errors
 
 CONFLICT_RETRIES = 3
@@ -105,14 +105,24 @@ def run_line(
 def line_actor(line: Line, actor: str | None) -> str:
     """A line is written by the importing actor: it may name that actor, and
     no other (rule `admin`)."""
-    if line.actor is None or line.actor == actor:
-        return line.actor or actor or ""
+    if line.actor is None or _same_email(line.actor, actor):
+        return actor or line.actor or ""
     raise RuleViolation(
         "admin",
         "actor-not-importer",
         f"line {line.number} names actor {line.actor}, but the import runs as "
         f"{actor or 'no actor'}: a line may only name the importing actor",
     )
+
+
+def _same_email(one: str, other: str | None) -> bool:
+    """Two spellings of one e-mail (e-mails are compared lower-cased)."""
+    if other is None:
+        return False
+    try:
+        return EMAIL.parse(one, "actor") == EMAIL.parse(other, "actor")
+    except InvalidInput:
+        return one == other
 
 
 def request_id_of(line: Line, digest: str) -> str:
