@@ -23,7 +23,7 @@ from ledger.domain.deadlines import (
     SubscriptionDates,
     VoidedDates,
 )
-from ledger.domain.partner import seat_benefit
+from ledger.domain.names import seat_benefit
 
 Tables = dict[str, sa.Table]
 ByPartner = dict[str, list[Any]]
