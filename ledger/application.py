@@ -23,6 +23,7 @@ from ledger.bulk.batch import Batch
 from ledger.domain import (
     benefits,
     corrections,
+    erasure,
     keys,
     membership,
     seats,
@@ -30,6 +31,7 @@ from ledger.domain import (
 )
 from ledger.domain.errors import (
     Conflict,
+    InvalidInput,
     LedgerError,
     NotFound,
     RefusedBefore,
@@ -69,6 +71,7 @@ from ledger.registry import (
 from ledger.store.app import StoredApplication
 from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, StoreFailed
 from ledger.store.repository import VoidingRepository
+from ledger.store.subjects import NewSubject, SubjectConflict, Subjects
 from ledger.store.topics import topics_of
 
 if TYPE_CHECKING:
@@ -99,6 +102,10 @@ class Ledger(StoredApplication):
         self.clock = clock
         self.policy = policy
         self.pending: Batch | None = None
+        # Keys of users added by the write being decided, then (under a batch)
+        # by the batch's writes not saved yet: stored just before their events.
+        self._new_subjects: list[NewSubject] = []
+        self._batch_subjects: list[NewSubject] = []
         super().__init__(url, lock_timeout)
 
     @cached_property
@@ -113,6 +120,11 @@ class Ledger(StoredApplication):
         is not asked: its actors are self-declared, and a write never loads
         the team's database machinery."""
         return self.team.identity() if self.has_logins else SELF_DECLARED_IDENTITY
+
+    @cached_property
+    def subjects(self) -> Subjects:
+        """The users' keys (ledger/store/subjects.py), on first use."""
+        return Subjects(self.url, lambda: self.event_rows.engine)
 
     @property
     def bulk_writes(self) -> bool:  # type: ignore[override]
@@ -158,12 +170,90 @@ class Ledger(StoredApplication):
     def user_show(
         self, partner: str, email: str, on: date | None = None
     ) -> dict[str, Any]:
+        """EMAIL: an e-mail, or the pseudonym of a forgotten user."""
+        ref = self.user_ref(partner, email)
         loaded = self.load(partner)
-        seats.find_user(loaded, email)
-        return views.user_view(loaded, email, on)
+        if ref not in loaded.users:
+            raise NotFound("user", email)
+        return self.reveal(views.user_view(loaded, ref, on))
 
     def seat_show(self, partner: str, seat: str) -> dict[str, Any]:
-        return views.seat_view(seats.find_seat(self.load(partner), seat))
+        return self.reveal(views.seat_view(seats.find_seat(self.load(partner), seat)))
+
+    # -- users' personal data (ledger/domain/erasure.py) ------------------------
+
+    def reveal(self, data: Any) -> Any:
+        """DATA with every user reference and encrypted e-mail shown as the
+        e-mail, or as the pseudonym of a forgotten user."""
+        extra: dict[str, tuple[bytes | None, str]] = {
+            s.ref: (s.key, s.token) for s in self._batch_subjects + self._new_subjects
+        }
+        return self.subjects.reveal(data, extra)
+
+    def user_ref(self, partner: str, name: str) -> str:
+        """The reference events use for PARTNER's user NAME (an e-mail, or
+        the pseudonym of a forgotten user). An e-mail with no key is returned
+        as it is: a user of a ledger written before references (named in
+        clear), or no user at all, which the domain then says."""
+        by_pseudonym = erasure.ref_of_pseudonym(name)
+        if by_pseudonym is not None:
+            return by_pseudonym
+        email = name.strip().lower()
+        for subject in self._batch_subjects + self._new_subjects:
+            if (subject.partner, subject.email) == (partner, email):
+                return subject.ref
+        return self.subjects.find(partner, email) or email
+
+    def _personal(self, spec: WriteCommand, checked: dict[str, Any]) -> dict[str, Any]:
+        """Replace the e-mail a write names a user by with the user's
+        reference (ledger/domain/erasure.py), before the fingerprint and the
+        decision see it. `user add` also gets the e-mail encrypted under the
+        user's key (returned as `sealed`): an existing key if the e-mail has
+        one, else a new key, stored only when the write is saved."""
+        for field in spec.fields:
+            if field.personal and checked.get(field.name) is not None:
+                checked[field.name] = self.user_ref(
+                    checked["partner"], checked[field.name]
+                )
+        if not spec.adds_user:
+            return {}
+        email = checked["email"]
+        held = self.subjects.keys_of([email]).get(email)
+        if held is not None:
+            return {"sealed": held[1]}
+        if erasure.is_ref(email) or self._named_in_clear(checked["partner"], email):
+            return {}
+        subject = self.subjects.new(checked["partner"], email)
+        self._new_subjects.append(subject)
+        checked["email"] = subject.ref
+        return {"sealed": subject.token}
+
+    def _named_in_clear(self, partner: str, email: str) -> bool:
+        """A user of a ledger written before references, named by e-mail."""
+        try:
+            return email in self.load(partner).users
+        except NotFound:
+            return False
+
+    def _stored_refs(self, args: dict[str, Any]) -> dict[str, Any]:
+        """ARGS with the reference of a user this write meant to add replaced
+        by the one stored meanwhile by a racing copy of the write (the same
+        e-mail gets one key): the racing copy's request then reads as the
+        same content."""
+        replaced = dict(args)
+        for subject in self._new_subjects:
+            stored = self.subjects.find(subject.partner, subject.email)
+            for name, value in args.items():
+                if value == subject.ref and stored is not None:
+                    replaced[name] = stored
+        return replaced
+
+    def _revealed(self, error: LedgerError) -> None:
+        """Show the users the error names as answers show them."""
+        message = self.reveal(error.message)
+        if message != error.message:
+            error.message = message
+            error.args = (self.reveal(error.args[0]), *error.args[1:])
 
     # -- policy ------------------------------------------------------------------
 
@@ -218,23 +308,66 @@ class Ledger(StoredApplication):
         what it acts on, decide, and save the events once."""
         spec = WRITE_COMMANDS[command]
         checked = spec.check(fields)
-        write = self._write(actor, on, request_id)
-        args = spec.fingerprint_args(checked)
-        answer = self._repeated(write, args)
-        if answer is None:
-            try:
-                subject = self._subject(spec, checked, write)
-                if spec.reads_history:
-                    checked["history"] = self._history(subject)
-                policy = self.policy_on(write.on)
-                changed, answer = spec.decide(subject, write, policy, **checked)
-            except LedgerError as error:
-                return self._refused(write, args, error)
-            if changed.pending_events:  # else nothing changes: nothing to save
-                answer = self._save(changed, write, args, answer)
-        if spec.complete is not None:
-            answer = spec.complete(self, answer)
+        plain = checked.get("email") if spec.erases_user else None
+        if spec.erases_user and self.pending is not None:
+            # the key is destroyed once the event is saved, and a batch saves
+            # later (or never: a dry run)
+            raise InvalidInput(f"{spec.name} is not run in a batch: run it on its own")
+        try:
+            extra = self._personal(spec, checked)
+            write = self._write(actor, on, request_id)
+            args = spec.fingerprint_args(checked)
+            answer = self._repeated(write, args)
+            if answer is None:
+                answer = self._decide(spec, checked, extra, write, args, plain)
+                if spec.erases_user:
+                    self.subjects.destroy(checked["partner"], checked["email"], plain)
+            if spec.complete is not None:
+                answer = spec.complete(self, answer)
+            # answers name users by reference: shown by e-mail or pseudonym
+            return self.reveal(answer)  # type: ignore[no-any-return]
+        except LedgerError as error:
+            self._revealed(error)
+            raise
+        finally:
+            self._new_subjects = []
+
+    def _decide(
+        self,
+        spec: WriteCommand,
+        checked: dict[str, Any],
+        extra: dict[str, Any],
+        write: Write,
+        args: dict[str, Any],
+        plain: str | None,
+    ) -> dict[str, Any]:
+        """Load what the write acts on, decide, and save the events once."""
+        try:
+            subject = self._subject(spec, checked, write)
+            if spec.reads_history:
+                checked["history"] = self._history(subject)
+            policy = self.policy_on(write.on)
+            if spec.erases_user:
+                self._check_forgettable(subject, checked["email"], plain)
+            changed, answer = spec.decide(subject, write, policy, **checked, **extra)
+        except LedgerError as error:
+            return self._refused(write, args, error)
+        if changed.pending_events:  # else nothing changes: nothing to save
+            answer = self._save(changed, write, args, answer)
         return answer
+
+    def _check_forgettable(self, partner: Partner, ref: str, plain: str | None) -> None:
+        """An e-mail forgotten before has no key to find it by any more: the
+        erasure marker says it was forgotten (rule `forget`), not unknown.
+        Forgetting saves UserForgotten, then destroys the key: if a forget
+        stopped in between, the user reads as forgotten in the log while the
+        key remains; a new forget of that user destroys it (and is refused
+        by the domain, as the user was already forgotten)."""
+        if ref == plain and self.subjects.was_forgotten(partner.partner, plain):
+            raise erasure.already_forgotten(plain)
+        user = partner.users.get(ref)
+        if user is not None and user.forgotten_on is not None:
+            self.subjects.destroy(partner.partner, ref, plain)
 
     def _subject(
         self, spec: WriteCommand, checked: dict[str, Any], write: Write
@@ -523,6 +656,25 @@ class Ledger(StoredApplication):
             product=product,
         )
 
+    def forget_user(
+        self,
+        partner: str,
+        email: str,
+        reason: str,
+        on: date,
+        actor: str | None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        return self.run(
+            "user forget",
+            on,
+            actor,
+            request_id,
+            partner=partner,
+            email=email,
+            reason=reason,
+        )
+
     def init_ledger(
         self,
         admin: str,
@@ -597,11 +749,13 @@ class Ledger(StoredApplication):
         With `remember_refusals`, a refused write with a request id keeps its
         refusal as that id's answer (saved with the batch)."""
         self.pending = Batch(remember_refusals=remember_refusals)
+        self._batch_subjects = []
         try:
             yield self.pending
             self.flush()
         finally:
             self.pending = None
+            self._batch_subjects = []
 
     def flush(self) -> int:
         """Save every pending write of the batch in ONE `save` call (one
@@ -614,9 +768,12 @@ class Ledger(StoredApplication):
         if not records:
             return 0
         try:
+            self.subjects.store(self._batch_subjects)
+            self._batch_subjects = []
             recordings = self.save(*records)
-        except IntegrityError:
+        except (IntegrityError, SubjectConflict):
             self.pending.drop()
+            self._batch_subjects = []
             raise Conflict(
                 f"{len(records)} pending records were not saved: a partner was "
                 "changed by another write at the same moment; run it again"
@@ -628,6 +785,7 @@ class Ledger(StoredApplication):
         """Forget every pending write of the batch: nothing is saved."""
         if self.pending is not None:
             self.pending.drop()
+        self._batch_subjects = []
 
     # -- the write pipeline ----------------------------------------------------
 
@@ -674,7 +832,9 @@ class Ledger(StoredApplication):
         self, write: Write, args: dict[str, Any], request: Request
     ) -> dict[str, Any]:
         """The first answer to a request id (or its first refusal, raised)."""
-        if request.fingerprint != fingerprint(write, args):
+        if request.fingerprint != fingerprint(
+            write, args
+        ) and request.fingerprint != fingerprint(write, self._stored_refs(args)):
             raise RuleViolation(
                 "idempotency",
                 "request-id-reused",
@@ -746,11 +906,15 @@ class Ledger(StoredApplication):
         if self.pending is not None:
             # the batch keeps the policy and admin logs among its aggregates
             self.pending.add(cast(Partner, partner), request)
+            self._batch_subjects += self._new_subjects
+            self._new_subjects = []
             return answer
         records: list[Any] = [partner] if request is None else [partner, request]
         try:
+            self.subjects.store(self._new_subjects)
             self.save(*records)
-        except IntegrityError:
+            self._new_subjects = []
+        except (IntegrityError, SubjectConflict):
             repeated = self._repeated(write, args)
             if repeated is not None:
                 return repeated

@@ -28,6 +28,7 @@ from eventsourcing.domain import Aggregate
 from ledger.domain import (
     benefits,
     corrections,
+    erasure,
     keys,
     ledger_admins,
     membership,
@@ -69,6 +70,9 @@ class Field:
     required: bool = True
     help: str = ""
     metavar: str | None = None
+    # a user's e-mail (personal data): the application gives the decision
+    # the user's reference instead (ledger/domain/erasure.py)
+    personal: bool = False
 
     def parse(self, raw: Any) -> Any:
         if raw is None and not self.required:
@@ -97,6 +101,10 @@ class WriteCommand:
     cli: bool = True
     check_together: Callable[[dict[str, Any]], None] | None = None
     complete: Callable[[Any, Answer], Answer] | None = None
+    # `user add`: the decision also gets the e-mail encrypted (`sealed`);
+    # `user forget`: once saved, the application destroys the user's key
+    adds_user: bool = False
+    erases_user: bool = False
 
     @property
     def group(self) -> str | None:
@@ -311,16 +319,49 @@ def _redeem_key(
 
 
 def _add_user(
-    p: Partner, write: Write, policy: Policy, partner: str, email: str, source: str
+    p: Partner,
+    write: Write,
+    policy: Policy,
+    partner: str,
+    email: str,
+    source: str,
+    sealed: str = "",
 ) -> tuple[Aggregate, Answer]:
     """Add EMAIL to PARTNER's users; only users can receive seats (R12).
+
+    The e-mail is kept encrypted under the user's own key ("Personal data"
+    in the README).
 
     \b
     Example:
       ledger --actor ops@contoso.com user add MPN-1 dev@contoso.com --source aad
     """
-    seats.add_user(p, email, source, write)
+    seats.add_user(p, email, sealed, source, write)
     return p, views.user_view(p, email)
+
+
+def _forget_user(
+    p: Partner, write: Write, policy: Policy, partner: str, email: str, reason: str
+) -> tuple[Aggregate, Answer]:
+    """Erase EMAIL's personal data (GDPR art. 17): destroy the user's key.
+
+    Records UserForgotten, naming the user's pseudonym, never the e-mail.
+    From then on the user reads as the pseudonym everywhere (user show takes
+    it); seats stay counted and keep their dates. Once per user.
+
+    \b
+    Example:
+      ledger --actor ops@contoso.com user forget MPN-1 dev@contoso.com \
+        --reason "erasure request 42"
+    """
+    name = erasure.forget_user(p, email, reason, write)
+    answer = {
+        "partner": partner,
+        "user": name,
+        "forgotten_on": write.on.isoformat(),
+        "reason": reason,
+    }
+    return p, answer
 
 
 def _record_offer(
@@ -511,6 +552,7 @@ def _revoke_ledger_admin(
 BENEFIT = Field("benefit", values.NAME, metavar="BENEFIT")
 SEAT = Field("seat", values.NAME, metavar="SEAT")
 EMAIL = Field("email", values.EMAIL)
+USER = Field("email", values.EMAIL, personal=True)
 
 WRITE_COMMANDS: dict[str, WriteCommand] = {
     c.name: c
@@ -591,7 +633,7 @@ WRITE_COMMANDS: dict[str, WriteCommand] = {
         ),
         write_command(
             "user add",
-            EMAIL,
+            USER,
             Field(
                 "source",
                 values.SOURCE,
@@ -599,13 +641,26 @@ WRITE_COMMANDS: dict[str, WriteCommand] = {
                 help="The partner's User Management list, or its AAD tenant.",
             ),
             decide=_add_user,
+            adds_user=True,
         ),
         write_command(
-            "user offer", EMAIL, Field("offer", values.OFFER), decide=_record_offer
+            "user offer", USER, Field("offer", values.OFFER), decide=_record_offer
         ),
-        write_command("seat assign", BENEFIT, EMAIL, decide=_assign_seat),
+        write_command(
+            "user forget",
+            USER,
+            Field(
+                "reason",
+                values.REASON,
+                option=True,
+                help="Why (e.g. the erasure request); kept in the log.",
+            ),
+            decide=_forget_user,
+            erases_user=True,
+        ),
+        write_command("seat assign", BENEFIT, USER, decide=_assign_seat),
         write_command("seat sign-in", SEAT, decide=_sign_in),
-        write_command("seat reassign", SEAT, EMAIL, decide=_reassign_seat),
+        write_command("seat reassign", SEAT, USER, decide=_reassign_seat),
         write_command("seat release", SEAT, decide=_release_seat),
         write_command(
             "ticket open",

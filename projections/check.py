@@ -47,7 +47,7 @@ def reference_rows(
         views["reassignable"] += reassignable_rows(state, on)
         views["conflicts"] += conflict_rows(state)
         views["deadlines"] += deadline_rows_as_of(app, name, on)
-    return views
+    return app.reveal(views)  # users as the projections show them
 
 
 def deadline_rows_as_of(app: Any, partner: str, on: date) -> list[dict[str, Any]]:

@@ -336,7 +336,7 @@ class Conflicts(LedgerProjection):
     def _offer(self, event: OfferRecorded, tracking: Tracking) -> None:
         """Offers held outside the ledger are facts; recording one twice is one."""
         self.view.insert_new(
-            "offers", **self.of(event, user=event.email, offer=event.offer)
+            "offers", **self.of(event, user=event.user, offer=event.offer)
         )
 
     @process_event.register(SeatAssigned)

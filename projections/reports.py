@@ -134,7 +134,9 @@ class Reports:
         )
         if not rows:
             self.check_partner(partner)
-        return rows
+        # rows name users by reference: shown by e-mail, or pseudonym once
+        # forgotten (ledger/store/subjects.py)
+        return self.app.reveal(rows)
 
     def check_partner(self, partner: str | None) -> None:
         """An unknown partner is bad input (exit 2 at the CLI)."""

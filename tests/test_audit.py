@@ -181,7 +181,7 @@ def test_report_rows_equal_the_reports_on_the_full_state(faq):
     answer = audit.replay(faq, P, on)
     assert answer["entitlements"] == reports.entitlement_rows(state, on)
     assert answer["expiring"] == reports.expiring_rows(state, on, 30)
-    assert answer["reassignable"] == reports.reassignable_rows(state, on)
+    assert answer["reassignable"] == faq.reveal(reports.reassignable_rows(state, on))
     assert answer["conflicts"] == reports.conflict_rows(state)
 
 
@@ -190,7 +190,7 @@ def test_a_replay_after_the_last_event_equals_the_partner_the_ledger_loads(faq):
 
     on = d("2030-01-01")
     answer = audit.replay(faq, P, on)
-    expected = state_view(faq.load(P), on, 30)
+    expected = faq.reveal(state_view(faq.load(P), on, 30))
     assert {k: answer[k] for k in expected} == expected
     assert answer["skipped"] == []
 

@@ -228,6 +228,9 @@ class FreshReplay:
     def load(self, partner: str) -> Partner:
         return full_state(self.app, partner)
 
+    def reveal(self, data: Any) -> Any:
+        return self.app.reveal(data)
+
 
 @contextmanager
 def fresh_url(db_url: str) -> Iterator[str]:

@@ -151,15 +151,22 @@ def test_a_bulk_credit_holder_with_other_offers_is_a_conflict(faq):
 
 
 def reference_rows(app, partners, on, within=30):
+    """The rows of ledger/domain/reports.py, users shown as reports show them."""
     loaded = [app.load(p) for p in sorted(partners)]
-    return {
-        "entitlements": [r for p in loaded for r in reference.entitlement_rows(p, on)],
-        "expiring": reference.sort_expiry(
-            [r for p in loaded for r in reference.expiring_rows(p, on, within)]
-        ),
-        "reassignable": [r for p in loaded for r in reference.reassignable_rows(p, on)],
-        "conflicts": [r for p in loaded for r in reference.conflict_rows(p)],
-    }
+    return app.reveal(
+        {
+            "entitlements": [
+                r for p in loaded for r in reference.entitlement_rows(p, on)
+            ],
+            "expiring": reference.sort_expiry(
+                [r for p in loaded for r in reference.expiring_rows(p, on, within)]
+            ),
+            "reassignable": [
+                r for p in loaded for r in reference.reassignable_rows(p, on)
+            ],
+            "conflicts": [r for p in loaded for r in reference.conflict_rows(p)],
+        }
+    )
 
 
 def projected_rows(reports, on, within=30, partner=None):

@@ -199,11 +199,16 @@ def replay(
     check_enrolled(partner, events[0].event, as_of, known_at)
     kept = kept_events(events, as_of, known_at)
     state, skipped = rebuild(kept)
-    return {
-        "as_of": as_of.isoformat(),
-        "known_at": known_at.isoformat() if known_at is not None else None,
-        "events": len(kept) - len(skipped),
-        "through_position": max(s.position for s in kept),
-        **state_view(state, as_of, within_days),
-        "skipped": skipped,
-    }
+    answer: dict[str, Any] = app.reveal(
+        {
+            "as_of": as_of.isoformat(),
+            "known_at": known_at.isoformat() if known_at is not None else None,
+            "events": len(kept) - len(skipped),
+            "through_position": max(s.position for s in kept),
+            **state_view(state, as_of, within_days),
+            "skipped": skipped,
+        }
+    )
+    # users are kept by reference: list them by the name they show
+    answer["users"].sort(key=lambda user: user["email"])
+    return answer

@@ -25,6 +25,7 @@ from ledger.audit.replays import (
     partner_events,
     replay,
 )
+from ledger.domain import erasure
 from ledger.domain.corrections import voids_by_position
 from ledger.domain.names import seat_benefit, seat_number
 from ledger.domain.partner import BenefitGranted, Enrolled, PartnerEvent, Voided
@@ -115,6 +116,9 @@ def mentions(event: Any, entity: str) -> bool:
 def history(app: Any, partner: str, entity: str | None = None) -> list[dict[str, Any]]:
     """Every event of PARTNER in recorded order (one indexed query), or only
     those that concern `entity`."""
+    if entity is not None:
+        entity = app.user_ref(partner, entity) if "@" in entity else entity
+        entity = erasure.ref_of_pseudonym(entity) or entity
     events = partner_events(app, partner)
     voids = voids_by_position(events)
     listed: set[int] = set()
@@ -125,7 +129,7 @@ def history(app: Any, partner: str, entity: str | None = None) -> list[dict[str,
         if entity is None or mentions(s.event, entity) or voids_listed(s, listed):
             listed.add(s.position)
             rows.append(history_row(partner, s, voids.get(s.position)))
-    return rows
+    return app.reveal(rows)
 
 
 def voids_listed(stored: Stored, listed: set[int]) -> bool:
@@ -158,11 +162,12 @@ def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
         for row in app.event_rows.all():
             if row.originator_id in names:
                 event = app.decode(row)
-                yield history_row(
+                row_ = history_row(
                     names[row.originator_id],
                     Stored(row.position, event),
                     voids.get(row.position),
                 )
+                yield app.reveal(row_)
     ok, answer = digest(app)
     yield {"digest": answer} if ok else {"digest": None, "verify": answer}
 

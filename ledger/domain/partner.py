@@ -328,25 +328,55 @@ class KeyRedeemed(PartnerEvent):
 
 
 class UserAdded(PartnerEvent):
+    """A user joined: `user` is the reference every later event names, `email`
+    the address encrypted under the user's own key (ledger/domain/erasure.py).
+    Version 1 (before references) held the e-mail in clear and no `user`: the
+    e-mail is then the reference."""
+
+    user: str
     email: str
     source: str
 
-    entity_fields = ("email",)
+    entity_fields = ("user",)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["user"] = state["email"]
 
     def change(self, partner: Partner) -> None:
-        partner.users[self.email] = User(self.email, self.source, self.on)
+        partner.users[self.user] = User(self.email, self.source, self.on)
 
 
 class OfferRecorded(PartnerEvent):
-    email: str
+    user: str
     offer: str
 
-    entity_fields = ("email",)
+    entity_fields = ("user",)
+    class_version = 2
 
-    requires = (("users", "email"),)
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["user"] = state.pop("email")
+
+    requires = (("users", "user"),)
 
     def change(self, partner: Partner) -> None:
-        partner.users[self.email].offers.setdefault(self.offer, self.on)
+        partner.users[self.user].offers.setdefault(self.offer, self.on)
+
+
+class UserForgotten(PartnerEvent):
+    """The user's key was destroyed: the user reads as a pseudonym from now
+    on. Names the reference, never the e-mail."""
+
+    user: str
+    reason: str
+
+    entity_fields = ("user",)
+    requires = (("users", "user"),)
+
+    def change(self, partner: Partner) -> None:
+        partner.users[self.user].forgotten_on = self.on
 
 
 class SeatAssigned(PartnerEvent):

@@ -35,16 +35,20 @@ from ledger.domain.state import Benefit, Seat
 from ledger.domain.write import Write
 
 
-def add_user(partner: Partner, email: str, source: str, write: Write) -> None:
-    if email in partner.users:
-        raise InvalidInput(f"user {email} is already a user of {partner.partner}")
-    partner.record(UserAdded, write, email=email, source=source)
+def add_user(
+    partner: Partner, user: str, email: str, source: str, write: Write
+) -> None:
+    """USER is the new user's reference, EMAIL the address as the log keeps it
+    (encrypted: ledger/domain/erasure.py)."""
+    if user in partner.users:
+        raise InvalidInput(f"user {user} is already a user of {partner.partner}")
+    partner.record(UserAdded, write, user=user, email=email, source=source)
 
 
-def record_offer(partner: Partner, email: str, offer: str, write: Write) -> None:
+def record_offer(partner: Partner, user: str, offer: str, write: Write) -> None:
     """R15: offers held outside the ledger are facts, never rejected."""
-    find_user(partner, email)
-    partner.record(OfferRecorded, write, email=email, offer=offer)
+    find_user(partner, user)
+    partner.record(OfferRecorded, write, user=user, offer=offer)
 
 
 def find_user(partner: Partner, email: str):

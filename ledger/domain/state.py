@@ -57,10 +57,14 @@ class Subscription:
 
 @dataclass
 class User:
+    """`email` is the address encrypted under the user's key (in clear only in
+    ledgers written before user references)."""
+
     email: str
     source: str
     added_on: date
     offers: dict[str, date] = field(default_factory=dict)
+    forgotten_on: date | None = None
 
 
 @dataclass
