@@ -304,5 +304,6 @@ def test_a_user_of_an_old_ledger_is_refused_with_what_to_run(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert error(result)["rule"] == "forget"
     assert error(result)["code"] == "stored-in-clear"
-    assert "ledger migrate" in error(result)["message"]
+    assert "stored e-mails in clear" in error(result)["message"]
+    assert "start a new ledger (--db NEW)" in error(result)["message"]
     assert old.events() == events

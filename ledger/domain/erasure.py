@@ -27,8 +27,9 @@ REF = re.compile(rf"{REF_PREFIX}[0-9a-f]{{{REF_DIGITS}}}")
 PSEUDONYM = re.compile(rf"{PSEUDONYM_PREFIX}[0-9a-f]{{{REF_DIGITS}}}")
 
 MIGRATE_HINT = (
-    "run `ledger migrate --to NEW_DB` to copy the log into a ledger that "
-    "stores e-mails encrypted, then forget the user there"
+    "to erase it, start a new ledger (--db NEW) and record the partner's "
+    "current state there (ledger import), then retire this database; see "
+    '"Personal data" in the README'
 )
 
 
