@@ -96,6 +96,7 @@ class LedgerGroup(click.Group):
         obj = extra.pop("obj", None)
         obj = obj if isinstance(obj, Context) else Context(output=_env_output())
         try:
+            _check_utf8(argv)
             code = super().main(argv, prog_name, complete_var, False, obj=obj, **extra)
         except Exception as error:  # the boundary: nothing passes it unreported
             _fail(_error_format(argv, obj), error)
@@ -105,13 +106,34 @@ class LedgerGroup(click.Group):
 def _fail(fmt: str, error: Exception) -> NoReturn:
     """Print ERROR as the format asks and exit with its code."""
     code, detail = _classify(error)
+    detail["message"] = _printable(detail["message"])
     if fmt == "json":
         click.echo(orjson.dumps({"error": detail}).decode(), err=True)
-    elif isinstance(error, click.UsageError):
-        error.show()
+    elif isinstance(error, click.UsageError) and error.ctx is not None:
+        click.echo(f"{error.ctx.get_usage()}\n{_hint(error.ctx)}\n", err=True)
+        click.echo(f"Error: {detail['message']}", err=True)
     else:
         click.echo(f"Error: {detail['message']}", err=True)
     sys.exit(code)
+
+
+def _hint(ctx: click.Context) -> str:
+    return f"Try '{ctx.command_path} --help' for help."
+
+
+def _printable(text: str) -> str:
+    """TEXT with any byte of the command line that was not UTF-8 shown as an
+    escape, so that the error itself can always be printed."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_utf8(argv: list[str]) -> None:
+    """Every argument must be text: bytes that are not UTF-8 are bad input."""
+    for number, arg in enumerate(argv, 1):
+        if _printable(arg) != arg:
+            raise click.UsageError(
+                f"argument {number} ({os.fsencode(arg)!r}) is not valid UTF-8 text"
+            )
 
 
 def _classify(error: Exception) -> tuple[int, dict[str, Any]]:

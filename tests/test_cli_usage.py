@@ -201,3 +201,16 @@ def test_an_unreachable_postgresql_server_is_a_clear_exit_1():
     error = json_error(result)
     assert error["rule"] == "database"
     assert error["message"].startswith("the ledger database failed: ")
+
+
+def test_an_argument_that_is_not_utf8_is_bad_input_in_any_format():
+    text = b"P\xff".decode("utf-8", "surrogateescape")  # as Python hands argv over
+    result = invoke("-o", "json", "partner", "show", text)
+    assert result.exit_code == 2
+    assert json_error(result) == {
+        "rule": "usage",
+        "code": "usage",
+        "message": "argument 5 (b'P\\xff') is not valid UTF-8 text",
+    }
+    result = invoke("partner", "show", "P", "--on", text)
+    assert result.stderr == "Error: argument 5 (b'P\\xff') is not valid UTF-8 text\n"
