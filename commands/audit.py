@@ -17,9 +17,9 @@ from commands.context import DATE, listing, pass_context, today
 from commands.output import Page, emit, render_record
 from commands.params import ValueType, WholeType
 from ledger.domain.errors import InvalidInput
-from ledger.domain.values import INSTANT, POSITION, WITHIN_DAYS
+from ledger.domain.values import INSTANT, NAME, POSITION, WITHIN_DAYS
 
-PARTNER = click.argument("partner_id", metavar="PARTNER")
+PARTNER = click.argument("partner_id", metavar="PARTNER", type=ValueType(NAME))
 DIFFERENCE_COLUMNS = ("view", "partner", "in", "row")
 REPLAY_SECTIONS = (
     "benefits",
@@ -365,6 +365,7 @@ def verify(
     "partner_id",
     default=None,
     metavar="PARTNER",
+    type=ValueType(NAME),
     help="Only this partner's events (default: every partner's).",
 )
 @pass_context

@@ -96,7 +96,6 @@ class LedgerGroup(click.Group):
         obj = extra.pop("obj", None)
         obj = obj if isinstance(obj, Context) else Context(output=_env_output())
         try:
-            _check_utf8(argv)
             code = super().main(argv, prog_name, complete_var, False, obj=obj, **extra)
         except Exception as error:  # the boundary: nothing passes it unreported
             _fail(_error_format(argv, obj), error)
@@ -127,15 +126,6 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _check_utf8(argv: list[str]) -> None:
-    """Every argument must be text: bytes that are not UTF-8 are bad input."""
-    for number, arg in enumerate(argv, 1):
-        if _printable(arg) != arg:
-            raise click.UsageError(
-                f"argument {number} ({os.fsencode(arg)!r}) is not valid UTF-8 text"
-            )
-
-
 def _classify(error: Exception) -> tuple[int, dict[str, Any]]:
     """(exit code, {rule, code, message}) for any error."""
     if isinstance(error, InvalidInput):
@@ -149,6 +139,12 @@ def _classify(error: Exception) -> tuple[int, dict[str, Any]]:
         return EXIT_INTERRUPTED, _detail(None, "aborted", "aborted")
     if isinstance(error, click.ClickException):
         return error.exit_code, _detail(None, "error", error.format_message())
+    if _is_undecodable_input(error):
+        return EXIT_INPUT, _detail(
+            "usage",
+            "not-utf8",
+            f"the input holds bytes that are not UTF-8 text: {_first_line(error)}",
+        )
     if _is_database_error(error):
         return EXIT_RULE, _translated(error).as_dict()
     return EXIT_INTERNAL, _detail(
@@ -172,6 +168,15 @@ def _translated(error: Exception) -> LedgerError:
     from ledger.store.errors import translated
 
     return translated(error)
+
+
+def _is_undecodable_input(error: Exception) -> bool:
+    """Text carrying bytes that were not UTF-8 (Python keeps them as lone
+    surrogates from the command line or a file): bad input, whatever command
+    met it first."""
+    return isinstance(error, UnicodeEncodeError) and any(
+        "\udc80" <= ch <= "\udcff" for ch in str(error.object)
+    )
 
 
 def _is_database_error(error: Exception) -> bool:

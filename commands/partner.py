@@ -6,7 +6,9 @@ import click
 
 from commands.context import on_option, pass_context, today
 from commands.output import emit
+from commands.params import ValueType
 from commands.writes import add_write_commands
+from ledger.domain.values import NAME
 
 
 @click.group()
@@ -15,7 +17,7 @@ def partner() -> None:
 
 
 @partner.command()
-@click.argument("partner_id", metavar="PARTNER")
+@click.argument("partner_id", metavar="PARTNER", type=ValueType(NAME))
 @on_option("Show the period that contains this date; default today (UTC).")
 @pass_context
 def show(obj, partner_id: str, on) -> None:

@@ -12,13 +12,14 @@ import click
 
 from commands.context import DATE, listing, now, pass_context, today
 from commands.output import Page, emit
-from commands.params import WholeType
-from ledger.domain.values import WITHIN_DAYS
+from commands.params import ValueType, WholeType
+from ledger.domain.values import NAME, WITHIN_DAYS
 
 PARTNER = click.option(
     "--partner",
     "partner_id",
     metavar="PARTNER",
+    type=ValueType(NAME),
     default=None,
     help="Only this partner (default: every partner).",
 )

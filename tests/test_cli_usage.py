@@ -207,10 +207,28 @@ def test_an_argument_that_is_not_utf8_is_bad_input_in_any_format():
     text = b"P\xff".decode("utf-8", "surrogateescape")  # as Python hands argv over
     result = invoke("-o", "json", "partner", "show", text)
     assert result.exit_code == 2
+    assert json_error(result)["message"] == (
+        "Invalid value for 'PARTNER': 'P\\udcff' is not a text of 1 to 200 "
+        "printable characters"
+    )
+    result = invoke("audit", "history", text)
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: Invalid value for 'PARTNER': 'P\\udcff' is not a text of 1 to 200 "
+        "printable characters\n"
+    )
+
+
+def test_undecodable_bytes_met_anywhere_are_bad_input_not_a_crash(run, monkeypatch):
+    enroll(run)
+    monkeypatch.setattr(
+        Ledger, "partner_show", lambda *a: "P\udcff".encode()
+    )  # as a file's undecodable byte would fail
+    result = run("partner", "show", "P1")
+    assert result.exit_code == 2
     assert json_error(result) == {
         "rule": "usage",
-        "code": "usage",
-        "message": "argument 5 (b'P\\xff') is not valid UTF-8 text",
+        "code": "not-utf8",
+        "message": "the input holds bytes that are not UTF-8 text: 'utf-8' codec "
+        "can't encode character '\\udcff' in position 1: surrogates not allowed",
     }
-    result = invoke("partner", "show", "P", "--on", text)
-    assert result.stderr == "Error: argument 5 (b'P\\xff') is not valid UTF-8 text\n"
