@@ -21,7 +21,7 @@ from ledger.store.chain_table import CHAIN_TABLE
 from ledger.store.roles import EventTables, Facts
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
+    from ledger.store.identity import Connection, Engine
 
 
 def bound_email(email: str) -> str:
@@ -31,11 +31,11 @@ def bound_email(email: str) -> str:
 
 
 class Team:
-    def __init__(self, engine: sa.Engine, tables: EventTables) -> None:
+    def __init__(self, engine: Engine, tables: EventTables) -> None:
         self.engine = engine
         self.tables = tables
         self._identity: Identity | None = None
-        self._read_models: sa.Engine | None = None
+        self._read_models: Engine | None = None
 
     @classmethod
     def of(cls, app: Any) -> Team:
@@ -50,7 +50,7 @@ class Team:
             self._identity = store_identity.who_is(self.engine)
         return self._identity
 
-    def read_model_engine(self) -> sa.Engine:
+    def read_model_engine(self) -> Engine:
         """The engine for the read models and the chain table."""
         if self._read_models is None:
             self._read_models = store_identity.read_model_engine(
@@ -135,7 +135,7 @@ class Team:
     # -- checks --------------------------------------------------------------------
 
     @contextmanager
-    def _owner(self, ready: bool = False) -> Iterator[tuple[sa.Connection, Facts]]:
+    def _owner(self, ready: bool = False) -> Iterator[tuple[Connection, Facts]]:
         """A transaction on the owner's connection, or refuse (rule admin)."""
         if not store_identity.is_postgresql(self.engine):
             raise InvalidInput(
@@ -163,6 +163,6 @@ class Team:
             yield conn, facts
 
     @staticmethod
-    def _check_role(conn: sa.Connection, role: str) -> None:
+    def _check_role(conn: Connection, role: str) -> None:
         if not roles.role_exists(conn, role):
             raise NotFound("PostgreSQL role", role)

@@ -15,6 +15,10 @@ import sqlalchemy as sa
 from ledger.domain.identity import DATABASE, SELF_DECLARED, Identity
 from ledger.store import roles
 
+# The connection types that ledger/team.py names in its signatures.
+Engine = sa.Engine
+Connection = sa.Connection
+
 
 def event_tables(app: Any) -> tuple[sa.Engine, roles.EventTables]:
     """The engine and the event tables of an eventsourcing application
