@@ -6,6 +6,7 @@ there sends one message per row). Both run in the caller's transaction.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,33 +28,41 @@ def _executemany(
     conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
 ) -> None:
     """SQLite: one executemany on the driver's cursor, with dates written as
-    SQLAlchemy writes them there (ISO text), skipping its per-row work."""
+    SQLAlchemy writes them there (ISO text), skipping its per-row work. The
+    rows are the caller's to give away: their dates are replaced in place."""
     names = [c.name for c in table.columns]
-    dates = {c.name for c in table.columns if isinstance(c.type, sa.Date)}
+    dates = [c.name for c in table.columns if isinstance(c.type, sa.Date)]
+    for row in rows:
+        for name in dates:
+            day = row[name]
+            if day is not None:
+                row[name] = day.isoformat()
+    values = _getter(names)
     columns = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
-    values = [
-        tuple(
-            row[n].isoformat() if n in dates and row[n] is not None else row[n]
-            for n in names
-        )
-        for row in rows
-    ]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany(
-        f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', values
-    )
+    insert = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
+    cursor.executemany(insert, map(values, rows))
+
+
+def _getter(names: list[str]) -> Any:
+    """A function giving a row's values in column order, as a tuple."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda row: (row[name],)
+    return itemgetter(*names)
 
 
 def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: one COPY on the driver's connection, in its transaction."""
     from psycopg import sql
 
     names = [c.name for c in table.columns]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    # The psycopg connection under SQLAlchemy's, inside its open transaction.
+    values = _getter(names)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row([row[name] for name in names])
+            copy.write_row(values(row))
