@@ -35,7 +35,7 @@ from ledger.registry import PARTNER_SCOPES, WRITE_COMMANDS, Field, WriteCommand
 CSV_HEADER = ["partner", "benefit", "email", "on"]
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 FORMATS = ("jsonl", "csv")
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 5000  # 500 cost 1.3x one transaction; 5,000 cost 1.01x
 
 
 class ImportFileError(InvalidInput):
@@ -195,6 +195,9 @@ def file_format(path: Path, given: str | None) -> str:
     )
 
 
+KEPT_LINES = 200_000  # at most this many parsed lines are kept (memory)
+
+
 @dataclass(frozen=True)
 class ImportFile:
     """A file to import, which can be read more than once (check, then run)."""
@@ -203,6 +206,25 @@ class ImportFile:
     format: str
 
     def lines(self) -> Iterator[Line]:
+        """The file's lines, parsed. A file of at most KEPT_LINES lines is
+        parsed once: the first complete reading (the check before the run)
+        keeps its lines for the next; a longer one is parsed each time, so
+        memory holds one batch of it."""
+        kept: list[Line] | None = getattr(self, "_kept", None)
+        if kept is not None:
+            yield from kept
+            return
+        parsed: list[Line] | None = []
+        for line in self._parse():
+            if parsed is not None:
+                parsed.append(line)
+                if len(parsed) > KEPT_LINES:
+                    parsed = None
+            yield line
+        if parsed is not None:
+            object.__setattr__(self, "_kept", parsed)  # frozen: a cache only
+
+    def _parse(self) -> Iterator[Line]:
         parse = csv_lines if self.format == "csv" else jsonl_lines
         try:
             # utf-8-sig: a file may start with the byte order mark Excel writes

@@ -76,10 +76,12 @@ def policy_on(
 ) -> Policy:
     """The policy in force on `day`: the base values with every change that took
     effect on or before it, in the order they were made."""
+    changes = [c for c in log.changes if c[0] <= day] if log is not None else []
+    if not changes:
+        return base  # a frozen value: the common case costs no copy
     values = base.as_dict()
-    for on, name, days in log.changes if log is not None else []:
-        if on <= day:
-            values[name] = days
+    for _, name, days in changes:
+        values[name] = days
     return Policy(**values)
 
 
