@@ -107,7 +107,7 @@ class Fold:
         with self.store.transaction() as conn:
             for g in fresh:
                 self.store.claim(conn, g, upto)
-            for events in self._partners(names, upto):
+            for events in self._partners(conn, names, upto):
                 held = self._fold(events, projections, tracking, pending)
                 self.peak_rows = max(self.peak_rows, held)
                 folded += len(events)
@@ -124,11 +124,13 @@ class Fold:
             self._flush(conn, fresh, pending)
         return total
 
-    def _partners(self, names: tuple[str, ...], upto: int) -> Any:
-        """The needed events, decoded, one aggregate's list at a time."""
+    def _partners(self, conn: Any, names: tuple[str, ...], upto: int) -> Any:
+        """The needed events, decoded, one aggregate's list at a time, read
+        on the connection the rows are written on."""
         to_event = self.app.mapper.to_domain_event
         events: list[Any] = []
-        for row in self.app.event_rows.by_aggregate(needed_topics(names), upto):
+        rows = self.app.event_rows.by_aggregate(needed_topics(names), upto, conn)
+        for row in rows:
             if events and events[-1].originator_id != row.originator_id:
                 yield events
                 events = []

@@ -86,10 +86,11 @@ class View:
 
     def update(self, table: str, where: dict[str, Any], **values: Any) -> bool:
         """Change the row with this key; False if there is none."""
-        row = self.get(table, **where)
+        key = self.rows.key(table, where)
+        row = self.rows.get(self.conn, table, key)
         if row is None:
             return False
-        self.rows.put(table, self.rows.key(table, where), {**row, **values})
+        self.rows.put(table, key, {**row, **values})
         return True
 
     def update_one(self, table: str, where: dict[str, Any], **values: Any) -> None:

@@ -155,23 +155,32 @@ class EventRows:
         return self._read(query.order_by(c.id).limit(limit))
 
     def by_aggregate(
-        self, topics: Sequence[str], upto: int, chunk: int = 5000
+        self,
+        topics: Sequence[str],
+        upto: int,
+        conn: sa.Connection | None = None,
+        chunk: int = 5000,
     ) -> Iterator[Row]:
         """Every event stored under one of these topics up to a position,
         aggregate by aggregate, each in version order: one query along the
         (originator_id, originator_version) index, streamed in chunks (a
         server-side cursor on PostgreSQL), so that a reader can fold one
-        aggregate at a time."""
+        aggregate at a time. On `conn` if given: a reader that writes as it
+        reads must do both on one connection (on SQLite, a write that spills
+        to the file waits for every other connection's read to end)."""
         c = self.table.c
         query = (
             sa.select(*self._columns())
             .where(c.id <= upto, c.topic.in_(topics))
             .order_by(c.originator_id, c.originator_version)
         )
-        with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=chunk).execute(query)
-            for r in result:
-                yield Row(r[0], _uuid(r[1]), r[2], r[3], _state(r[4]))
+        if conn is None:
+            with self.engine.connect() as own:
+                yield from self.by_aggregate(topics, upto, own, chunk)
+            return
+        result = conn.execute(query, execution_options={"yield_per": chunk})
+        for r in result:
+            yield Row(r[0], _uuid(r[1]), r[2], r[3], _state(r[4]))
 
     def count_upto(self, position: int) -> int:
         """How many stored events there are up to a position."""
