@@ -13,7 +13,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, Recording, Transcoder
 
 from ledger.store import topics  # noqa: F401 - old event topics resolve
-from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, store_errors
+from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, StoreFailed, store_errors
 from ledger.store.sqlite import SQLITE_BUSY_SECONDS, SQLITE_PATH, sqlite_path
 from ledger.store.transcoder import OrjsonTranscoder
 
@@ -58,6 +58,18 @@ class StoredApplication(Application):
         StoreFull, StoreFailed); a version clash stays an IntegrityError."""
         with store_errors():
             return super().save(*objs, **kwargs)
+
+    def take_snapshot(self, *args: Any, **kwargs: Any) -> None:
+        """Application.take_snapshot, which `save` calls after its events
+        were committed, in a transaction of its own: if the database refuses
+        it (busy, full), the write itself still happened and must not be
+        reported as failed, so the snapshot is skipped (a load then folds
+        from the previous one; the next interval takes one again)."""
+        try:
+            with store_errors():
+                super().take_snapshot(*args, **kwargs)
+        except StoreFailed:
+            pass
 
     @cached_property
     def event_rows(self) -> EventRows:
