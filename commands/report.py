@@ -159,6 +159,11 @@ def _write(obj: Any, out: str | None, data: bytes, what: dict[str, Any]) -> None
     if out is None:
         click.echo(data, nl=False)
         return
+    if not out.isprintable():  # control characters, or bytes that are not UTF-8
+        raise click.BadParameter(
+            f"{out!a} is not a file name of printable UTF-8 text",
+            param_hint="'--out'",
+        )
     try:
         with open(out, "wb") as file:
             file.write(data)

@@ -117,3 +117,10 @@ def test_a_position_beyond_what_the_log_can_hold_is_bad_input(run, position):
     result = run("audit", "verify", "--position", position, "--sha256", "0" * 64)
     assert result.exit_code == 2
     assert "is not a whole number from 0 to 9,223,372,036,854,775,807" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["\udcff.ics", "a\nb.ics"])
+def test_an_out_file_name_that_is_not_printable_text_is_bad_input(run, tmp_path, name):
+    result = run("report", "calendar", "--out", str(tmp_path / name))
+    assert result.exit_code == 2
+    assert not (tmp_path / name).exists()
