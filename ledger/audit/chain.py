@@ -30,6 +30,7 @@ from typing import Any
 from ledger.store.chain_table import ChainTable
 from ledger.store.damage import as_bytes, kind
 from ledger.store.events import Row
+from ledger.store.snapshots import forged_snapshots
 
 LABEL = b"benefits-ledger audit chain v1"
 GENESIS = hashlib.sha256(LABEL).digest()
@@ -333,6 +334,45 @@ def verify(
     or before its position, the log is intact and the table is what was
     damaged: it is rebuilt from the events up to that position and reported
     as `chain_table`, and the log is checked again against the rebuilt table."""
+    ok, answer = _verify_log(app, position, sha256)
+    forged = _forged_snapshots(app)
+    if not forged:
+        return ok, answer
+    first = forged[0]
+    if ok:
+        answer.update(
+            ok=False,
+            broken_at=None,
+            problem="forged-snapshot",
+            message=first["message"],
+        )
+    answer["forged_snapshots"] = forged
+    return False, answer
+
+
+def _forged_snapshots(app: Any) -> list[dict[str, Any]]:
+    """Snapshots that don't match their seal, named by partner and version
+    (the ledger passes them over when loading; they change no decision)."""
+    from ledger.audit.trail import partners
+
+    names = partners(app)
+    found = []
+    for originator, version, why in forged_snapshots(app):
+        partner = names.get(originator, str(originator))
+        found.append(
+            {
+                "partner": partner,
+                "version": version,
+                "message": f"the snapshot of {partner} at version {version} is "
+                f"forged: {why}; loading ignores it and replays the events",
+            }
+        )
+    return found
+
+
+def _verify_log(
+    app: Any, position: int | None, sha256: str | None
+) -> tuple[bool, dict[str, Any]]:
     walk = walk_log(app, upto=position)
     if position is None:
         if walk.problems:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, project_aggregate
 from eventsourcing.persistence import Notification, Recording, Transcoder
 
 from ledger.store import topics  # noqa: F401 - old event topics resolve
 from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, StoreFailed, store_errors
+from ledger.store.snapshots import SealedSnapshotStore, new_seal
 from ledger.store.sqlite import SQLITE_BUSY_SECONDS, SQLITE_PATH, sqlite_path
 from ledger.store.transcoder import OrjsonTranscoder
 
@@ -91,6 +92,27 @@ class StoredApplication(Application):
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
+
+    def construct_snapshot_store(self) -> Any:
+        """Snapshots trusted only when they match their seal in the event log
+        (ledger/store/snapshots.py)."""
+        recorder = self.factory.aggregate_recorder(purpose="snapshots")
+        return SealedSnapshotStore(self.mapper, recorder, self.events)
+
+    def take_snapshot(
+        self,
+        aggregate_id: Any,
+        version: int | None = None,
+        projector_func: Any = project_aggregate,
+    ) -> None:
+        """Application.take_snapshot, then its seal appended to the event log."""
+        super().take_snapshot(aggregate_id, version, projector_func)
+        store = self.snapshots
+        if not isinstance(store, SealedSnapshotStore) or version is None:
+            return
+        stored = store.stored_snapshot(aggregate_id, version)
+        with store_errors():
+            self.events.put([*new_seal(stored).collect_events()])
 
     def decode(self, row: Row) -> Any:
         """The domain event a stored row holds."""
