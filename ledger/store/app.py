@@ -60,18 +60,6 @@ class StoredApplication(Application):
         with store_errors():
             return super().save(*objs, **kwargs)
 
-    def take_snapshot(self, *args: Any, **kwargs: Any) -> None:
-        """Application.take_snapshot, which `save` calls after its events
-        were committed, in a transaction of its own: if the database refuses
-        it (busy, full), the write itself still happened and must not be
-        reported as failed, so the snapshot is skipped (a load then folds
-        from the previous one; the next interval takes one again)."""
-        try:
-            with store_errors():
-                super().take_snapshot(*args, **kwargs)
-        except StoreFailed:
-            pass
-
     @cached_property
     def event_rows(self) -> EventRows:
         """The event table through SQLAlchemy Core (imported on first use:
@@ -105,14 +93,22 @@ class StoredApplication(Application):
         version: int | None = None,
         projector_func: Any = project_aggregate,
     ) -> None:
-        """Application.take_snapshot, then its seal appended to the event log."""
-        super().take_snapshot(aggregate_id, version, projector_func)
-        store = self.snapshots
-        if not isinstance(store, SealedSnapshotStore) or version is None:
-            return
-        stored = store.stored_snapshot(aggregate_id, version)
-        with store_errors():
-            self.events.put([*new_seal(stored).collect_events()])
+        """Application.take_snapshot, then its seal appended to the event log.
+        `save` calls it after its events were committed, in a transaction of
+        its own: if the database refuses it (busy, full), the write itself
+        still happened and must not be reported as failed, so the snapshot is
+        skipped (a load then folds from the previous one; an unsealed snapshot
+        is never trusted)."""
+        try:
+            with store_errors():
+                super().take_snapshot(aggregate_id, version, projector_func)
+                store = self.snapshots
+                if not isinstance(store, SealedSnapshotStore) or version is None:
+                    return
+                stored = store.stored_snapshot(aggregate_id, version)
+                self.events.put([*new_seal(stored).collect_events()])
+        except StoreFailed:
+            pass
 
     def decode(self, row: Row) -> Any:
         """The domain event a stored row holds."""
