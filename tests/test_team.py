@@ -487,3 +487,16 @@ def test_a_malformed_email_is_bad_input_for_a_binding_and_an_actor(team):
     )
     assert code == 2 and "actor" in error["message"]
     assert team.events() == before
+
+
+def test_operators_add_and_forget_users_and_readers_see_them(team):
+    """Users' keys (issue 17) live in tables that `db setup` makes and grants:
+    one operator adds a user, another forgets one, a reader reads them."""
+    alice, bob, carol = team.cli("alice"), team.cli("bob"), team.cli("carol")
+    for email in ("dev@contoso.example", "qa@contoso.example"):
+        ok(alice, "user", "add", P, email, "--source", "aad", "--on", "2020-02-02")
+    shown = ok(carol, "user", "show", P, "dev@contoso.example")
+    assert shown["email"] == "dev@contoso.example"
+    forgotten = ok(bob, "user", "forget", P, "qa@contoso.example", "--reason", "asked")
+    assert forgotten["user"].startswith("forgotten-")
+    assert ok(carol, "user", "show", P, forgotten["user"])["email"] == forgotten["user"]

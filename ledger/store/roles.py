@@ -167,6 +167,7 @@ def setup(
     # The owner's connections SET ROLE to the reader group for read models.
     _grant_membership(conn, groups.reader, found.role)
     _grant_privileges(conn, found, tables)
+    _subject_keys(conn, found)
     _bindings(conn, found)
     _trigger(conn, tables)
     adopt(conn, groups.reader, read_models)
@@ -199,6 +200,22 @@ def _grant_privileges(conn: sa.Connection, found: Facts, tables: EventTables) ->
         f"GRANT USAGE ON SEQUENCE {sequence} TO {operator}",
     ):
         conn.execute(sa.text(statement))
+
+
+def _subject_keys(conn: sa.Connection, found: Facts) -> None:
+    """Users' keys (ledger/store/subjects.py), made here by the owner so no
+    operator owns them: readers read them (reports show e-mails), operators
+    add users (a key, and the secret on first use) and forget them (the key
+    emptied, an erasure marker added)."""
+    from ledger.store.subjects import DDL, KEYS_TABLES
+
+    for statement in DDL:
+        conn.execute(sa.text(statement.format(bytes="BYTEA")))
+    reader = quote(conn, found.groups.reader)
+    operator = quote(conn, found.groups.operator)
+    every = ", ".join(quote(conn, t) for t in KEYS_TABLES)
+    conn.execute(sa.text(f"GRANT SELECT ON {every} TO {reader}"))
+    conn.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE ON {every} TO {operator}"))
 
 
 def _bindings(conn: sa.Connection, found: Facts) -> None:

@@ -56,6 +56,12 @@ DDL = (
     " id INTEGER PRIMARY KEY, secret {bytes} NOT NULL)",
 )
 
+KEYS_TABLES = (
+    "ledger_subject_keys",
+    "ledger_subject_erasures",
+    "ledger_subject_secret",
+)
+
 Run = Callable[..., list[tuple[Any, ...]]]
 
 
