@@ -11,34 +11,18 @@ that was misused, for a usage error)."""
 
 from __future__ import annotations
 
+import atexit
 import gc
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Any, NoReturn
 
 import click
 import orjson
 
-from commands import (
-    admin,
-    audit,
-    benefit,
-    completion,
-    db,
-    demo,
-    importer,
-    key,
-    partner,
-    policy,
-    projections,
-    report,
-    seat,
-    tenant,
-    ticket,
-    user,
-    void,
-)
 from commands.context import (
     OUTPUT_FORMATS,
     Context,
@@ -57,6 +41,67 @@ USAGE_CODES = (
     (click.BadArgumentUsage, "bad-argument"),
     (click.UsageError, "usage"),
 )
+
+
+# Every top-level command and the module under commands/ that defines it (in
+# its COMMANDS), in the order `--help` used to list them. A module is imported
+# when one of its commands is first looked up, so a command loads only what it
+# uses (tests/test_cli_usage.py checks this table against the modules).
+COMMAND_MODULES = {
+    "partner": "partner",
+    "init": "admin",
+    "admin": "admin",
+    "benefit": "benefit",
+    "tenant": "tenant",
+    "key": "key",
+    "subscription": "key",
+    "user": "user",
+    "seat": "seat",
+    "ticket": "ticket",
+    "void": "void",
+    "policy": "policy",
+    "demo": "demo",
+    "import": "importer",
+    "audit": "audit",
+    "report": "report",
+    "projections": "projections",
+    "completion": "completion",
+    "db": "db",
+}
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands by name, each module imported on first access."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self._modules = dict(modules)  # name -> module, until imported
+        self._commands: dict[str, click.Command | None] = dict.fromkeys(modules)
+
+    def __getitem__(self, name: str) -> click.Command:
+        command = self._commands[name]
+        if command is None:
+            module = importlib.import_module(f"commands.{self._modules[name]}")
+            for found in module.COMMANDS:
+                self._modules.pop(found.name, None)
+                self._commands[found.name] = found
+            command = self._commands[name]
+            if command is None:
+                raise KeyError(name)
+        return command
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._modules.pop(name, None)
+        self._commands[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._modules.pop(name, None)
+        del self._commands[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._commands)
+
+    def __len__(self) -> int:
+        return len(self._commands)
 
 
 class LedgerGroup(click.Group):
@@ -231,34 +276,37 @@ def cli(ctx: click.Context) -> None:
     ctx.call_on_close(ctx.find_object(Context).close)  # type: ignore[union-attr]
 
 
-for module in (
-    partner,
-    admin,
-    benefit,
-    tenant,
-    key,
-    user,
-    seat,
-    ticket,
-    void,
-    policy,
-    demo,
-    importer,
-    audit,
-    report,
-    projections,
-    completion,
-    db,
-):
-    for command in module.COMMANDS:
-        cli.add_command(command)
+cli.commands = LazyCommands(COMMAND_MODULES)
 
 
 def main() -> None:
     try:
         cli(prog_name="ledger")
+    except SystemExit as done:
+        _exit(done)
     finally:
         # The application is closed (call_on_close); what is left is freed by
         # the process ending. Freezing the heap skips a last full garbage
         # collection of objects that would be dropped anyway.
         gc.freeze()
+
+
+def _exit(done: SystemExit) -> NoReturn:
+    """End the process with DONE's exit code, skipping the interpreter's
+    teardown (freeing every module and object one by one, a large part of a
+    short command's time): the application is closed by now, so what is left
+    is the exit handlers and the output, run and flushed here as the
+    interpreter would. Anything unusual (another thread still running, an
+    exit that is not a code, output that can't be flushed) takes the usual
+    way out."""
+    code = 0 if done.code is None else done.code
+    if not isinstance(code, int) or threading.active_count() > 1:
+        raise done
+    gc.freeze()
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        raise done from None
+    os._exit(code)
