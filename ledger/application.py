@@ -124,7 +124,7 @@ class Ledger(StoredApplication):
     @cached_property
     def subjects(self) -> Subjects:
         """The users' keys (ledger/store/subjects.py), on first use."""
-        return Subjects(self.url, lambda: self.event_rows.engine)
+        return Subjects(self.url, lambda: self.event_rows.engine, self.pg_database)
 
     @property
     def bulk_writes(self) -> bool:  # type: ignore[override]

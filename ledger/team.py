@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
@@ -17,11 +18,11 @@ from ledger.domain.identity import Identity
 from ledger.domain.values import EMAIL
 from ledger.store import identity as store_identity
 from ledger.store import roles
-from ledger.store.chain_table import CHAIN_TABLE
 from ledger.store.roles import EventTables, Facts
 
 if TYPE_CHECKING:
     from ledger.store.identity import Connection, Engine
+    from ledger.store.pg_database import Database
 
 
 def bound_email(email: str) -> str:
@@ -31,23 +32,45 @@ def bound_email(email: str) -> str:
 
 
 class Team:
-    def __init__(self, engine: Engine, tables: EventTables) -> None:
-        self.engine = engine
+    """ENGINE: SQLAlchemy's engine of the ledger, made on first use; DATABASE:
+    the native store's connection, if any, on which a write asks who it is
+    (so a write never loads SQLAlchemy)."""
+
+    def __init__(
+        self,
+        engine: Callable[[], Engine],
+        tables: EventTables,
+        database: Database | None = None,
+    ) -> None:
+        self._engine = engine
         self.tables = tables
+        self.database = database
         self._identity: Identity | None = None
         self._read_models: Engine | None = None
 
     @classmethod
     def of(cls, app: Any) -> Team:
         """The team of an eventsourcing application's event store."""
-        return cls(*store_identity.event_tables(app))
+        return cls(
+            lambda: app.event_rows.engine,
+            store_identity.event_tables(app),
+            app.pg_database,
+        )
+
+    @cached_property
+    def engine(self) -> Engine:
+        return self._engine()
 
     # -- who writes --------------------------------------------------------------
 
     def identity(self) -> Identity:
         """Who this connection is (asked once per application)."""
         if self._identity is None:
-            self._identity = store_identity.who_is(self.engine)
+            self._identity = (
+                store_identity.who_is_on(self.database)
+                if self.database is not None
+                else store_identity.who_is_through(self.engine)
+            )
         return self._identity
 
     def read_model_engine(self) -> Engine:
@@ -70,6 +93,8 @@ class Team:
         """Groups, privileges, bindings, the append-only trigger; the read
         models (tables for which `read_models` says yes, and the chain
         table) handed to the reader group. Idempotent."""
+        from ledger.store.chain_table import CHAIN_TABLE
+
         email = bound_email(owner_email) if owner_email is not None else None
         with self._owner() as (conn, facts):
             adopted = [

@@ -516,13 +516,11 @@ def fail_after(calls: int, error: Exception, real: Any) -> Any:
     return stand_in
 
 
-def fill_the_disk_after(
-    url: str, writes: int, monkeypatch: pytest.MonkeyPatch, bulk: bool = False
-) -> None:
+def fill_the_disk_after(url: str, writes: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """From write transaction number `writes`+1 on, the database is full where
     it would say so: inside the write transaction of the embedded SQLite
-    store, in the COPY of PostgreSQL's bulk insert or in the recorder's own
-    write transaction on PostgreSQL."""
+    store, inside the native PostgreSQL store's write transaction of events
+    (an import's batch or a single write)."""
     error = disk_full(url)
     if url.startswith("sqlite"):
         from ledger.store.sqlite import Database
@@ -540,17 +538,11 @@ def fill_the_disk_after(
 
         monkeypatch.setattr(Database, "transaction", transaction)
         return
-    from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+    from ledger.store.postgres import EventRecorder
 
-    from ledger.store.events import EventRows
-
-    if bulk:  # an import: the COPY of its bulk insert
-        failing = fail_after(writes, error, EventRows._copy)
-        monkeypatch.setattr(EventRows, "_copy", failing)
-        return
-    recorder = SQLAlchemyApplicationRecorder
-    failing = fail_after(writes, error, recorder._lock_table)
-    monkeypatch.setattr(recorder, "_lock_table", failing)
+    # Every write of events takes the table lock first; snapshots don't.
+    failing = fail_after(writes, error, EventRecorder._lock_table)
+    monkeypatch.setattr(EventRecorder, "_lock_table", failing)
 
 
 def test_a_full_disk_on_a_write_is_a_clear_error(
@@ -573,7 +565,7 @@ def test_a_full_disk_mid_import_reports_the_lines_written_and_where_to_resume(
 ) -> None:
     path = users_file(tmp_path / "users.jsonl", 99)
     Ledger(db_url).close()  # the tables exist before the disk fills
-    fill_the_disk_after(db_url, 3, monkeypatch, bulk=True)
+    fill_the_disk_after(db_url, 3, monkeypatch)
     result = run("import", str(path), "--batch-size", "20")
     assert result.exit_code == 1
     report = answer(result)

@@ -170,6 +170,16 @@ def test_a_bound_operator_writes_as_its_email_and_history_shows_role_and_actor(t
     ]
 
 
+def test_an_operators_write_asks_who_it_is_without_loading_sqlalchemy(team):
+    from tests.test_pg_store import loaded_by_a_write
+
+    email = "native-write@contoso.example"
+    add = ("user", "add", P, email, "--source", "aad", "--on", "2020-02-02")
+    assert loaded_by_a_write(team.url("alice"), *add) == (0, [])
+    (row,) = ok(team.cli("carol"), "audit", "history", P, "--entity", email)
+    assert (row["actor"], row["login_role"]) == (ALICE, team.role("alice"))
+
+
 def test_the_owner_writes_as_the_email_given_to_setup(team):
     owner = team.cli("owner")
     ok(owner, "tenant", "add", P, "owner-demo.onmicrosoft.com", "--on", "2020-02-02")

@@ -1,6 +1,7 @@
 """The eventsourcing Application on the ledger's store: the persistence
-module by URL (an SQLite file through the standard library's sqlite3,
-anything else, PostgreSQL included, through eventsourcing-sqlalchemy), the
+module by URL (an SQLite file through the standard library's sqlite3, a
+`postgresql+psycopg://` database through psycopg, anything else through
+eventsourcing-sqlalchemy), the
 orjson transcoder, the event rows, and bulk recording for many writes in one
 transaction."""
 
@@ -14,6 +15,9 @@ from eventsourcing.persistence import Notification, Recording, Transcoder
 
 from ledger.store import topics  # noqa: F401 - old event topics resolve
 from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, StoreFailed, store_errors
+from ledger.store.pg_database import Database as PgDatabase
+from ledger.store.pg_database import connect_args
+from ledger.store.postgres import PG_LOCK_SECONDS, PG_URL
 from ledger.store.snapshots import SealedSnapshotStore, new_seal
 from ledger.store.sqlite import SQLITE_BUSY_SECONDS, SQLITE_PATH, sqlite_path
 from ledger.store.transcoder import OrjsonTranscoder
@@ -24,14 +28,21 @@ if TYPE_CHECKING:
 
 def store_env(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict[str, str]:
     """The eventsourcing environment for a database URL: an SQLite file is
-    opened by ledger/store/sqlite.py (no SQLAlchemy on a single write), any
-    other URL by eventsourcing-sqlalchemy."""
+    opened by ledger/store/sqlite.py, a PostgreSQL database on psycopg by
+    ledger/store/postgres.py (no SQLAlchemy on a single write), any other URL
+    by eventsourcing-sqlalchemy."""
     path = sqlite_path(url)
     if path is not None:
         return {
             "PERSISTENCE_MODULE": "ledger.store.sqlite:Factory",
             SQLITE_PATH: path,
             SQLITE_BUSY_SECONDS: str(lock_timeout),
+        }
+    if connect_args(url) is not None:
+        return {
+            "PERSISTENCE_MODULE": "ledger.store.postgres:Factory",
+            PG_URL: url,
+            PG_LOCK_SECONDS: str(lock_timeout),
         }
     return {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
 
@@ -71,6 +82,14 @@ class StoredApplication(Application):
         if getattr(self.recorder, "datastore", None) is None:  # an engine of its own
             bound_lock_waits(rows.engine, self.lock_timeout)
         return rows
+
+    @property
+    def pg_database(self) -> PgDatabase | None:
+        """The native PostgreSQL store's connection (ledger/store/postgres.py),
+        on which a write also asks who it is and keeps users' keys; None for
+        any other store."""
+        database = getattr(self.factory, "database", None)
+        return database if isinstance(database, PgDatabase) else None
 
     @property
     def has_logins(self) -> bool:

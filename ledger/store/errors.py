@@ -16,6 +16,7 @@ it into a Conflict (rule concurrency) itself.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,17 +42,21 @@ class StoreFull(StoreFailed):
 def is_database_error(error: BaseException) -> bool:
     """Whether an error came from the database or the event store (a lost
     connection, a full disk, a lock, a constraint), not from the ledger's
-    own code. Imports the storage stack only when asked."""
-    import sqlite3
-
-    import psycopg
+    own code. A library not imported yet raised nothing: it is not imported
+    for the question (a write on the native stores never loads SQLAlchemy)."""
     from eventsourcing.persistence import PersistenceError
-    from sqlalchemy.exc import SQLAlchemyError
 
+    kinds: list[type] = [PersistenceError]
     # A driver's own error can surface unwrapped (e.g. from a raw connection).
-    return isinstance(
-        error, PersistenceError | SQLAlchemyError | sqlite3.Error | psycopg.Error
-    )
+    for module, name in (
+        ("sqlalchemy.exc", "SQLAlchemyError"),
+        ("sqlite3", "Error"),
+        ("psycopg", "Error"),
+    ):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            kinds.append(getattr(loaded, name))
+    return isinstance(error, tuple(kinds))
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

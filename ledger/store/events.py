@@ -69,14 +69,17 @@ class UuidBytes(sa.types.TypeDecorator[UUID]):
         return None if value is None else UUID(bytes=bytes(value))
 
 
-def events_table(name: str) -> sa.Table:
-    """The event table as eventsourcing-sqlalchemy creates it on SQLite."""
+def events_table(name: str, dialect: str = "sqlite") -> sa.Table:
+    """The event table as eventsourcing-sqlalchemy creates it on SQLite (an
+    aggregate id as 16 bytes) or on PostgreSQL (UUID, BIGINT positions)."""
+    pg = dialect == "postgresql"
+    number = sa.BigInteger if pg else sa.Integer
     return sa.Table(
         name,
         sa.MetaData(),
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("originator_id", UuidBytes, nullable=False),
-        sa.Column("originator_version", sa.Integer, nullable=False),
+        sa.Column("id", number, primary_key=True),
+        sa.Column("originator_id", sa.Uuid if pg else UuidBytes, nullable=False),
+        sa.Column("originator_version", number, nullable=False),
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("state", sa.LargeBinary, nullable=False),
     )
@@ -89,10 +92,11 @@ class EventRows:
         self.recorder = recorder
         self.native = not hasattr(recorder, "events_record_cls")
         if self.native:
-            # The embedded store (ledger/store/sqlite.py): the same table,
-            # described here for SQLAlchemy Core, on an engine of our own.
-            self.table = events_table(recorder.table)
+            # The native stores (ledger/store/sqlite.py, postgres.py): the
+            # same table, described here for SQLAlchemy Core, on an engine of
+            # our own.
             self.engine = sa.create_engine(url)
+            self.table = events_table(recorder.table, self.engine.dialect.name)
         else:
             # eventsourcing-sqlalchemy keeps the mapped record class of the
             # event table on its recorder; its __table__ is the one schema we

@@ -3,54 +3,72 @@ maintains the read models.
 
 SQLite has no logins: actors are self-declared. On PostgreSQL the login role
 is `session_user`; once `ledger db setup` ran, the e-mail bound to it (if
-any) is the actor of its writes (ledger/domain/identity.py decides).
+any) is the actor of its writes (ledger/domain/identity.py decides). A write
+asks on the native store's connection (ledger/store/pg_database.py), without
+SQLAlchemy; the team's other questions go through SQLAlchemy's engine.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain.identity import DATABASE, SELF_DECLARED, Identity
 from ledger.store import roles
 
-# The connection types that ledger/team.py names in its signatures.
-Engine = sa.Engine
-Connection = sa.Connection
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from ledger.store.pg_database import Database
+
+    # The connection types that ledger/team.py names in its signatures.
+    Engine = sa.Engine
+    Connection = sa.Connection
+
+# One row of a statement without parameters.
+Ask = Callable[[str], Sequence[Any]]
 
 
-def event_tables(app: Any) -> tuple[sa.Engine, roles.EventTables]:
-    """The engine and the event tables of an eventsourcing application
-    (eventsourcing_sqlalchemy's recorders keep their SQLAlchemy table as
-    `events_record_cls.__table__`; `snapshots` is None without snapshots)."""
-    events = app.event_rows.table.name
-    snapshots = None
-    if app.snapshots is not None:
-        recorder = app.snapshots.recorder
-        if hasattr(recorder, "events_record_cls"):
-            snapshots = recorder.events_record_cls.__table__.name
-        else:  # the embedded store's own recorder (ledger/store/sqlite.py)
-            snapshots = recorder.table
-    return app.event_rows.engine, roles.EventTables(events, snapshots)
+def event_tables(app: Any) -> roles.EventTables:
+    """The event tables of an eventsourcing application, by its recorders
+    (eventsourcing_sqlalchemy's name theirs `events_table_name`, the native
+    stores' `table`; `snapshots` is None without snapshots)."""
+
+    def name(recorder: Any) -> str:
+        return str(getattr(recorder, "events_table_name", None) or recorder.table)
+
+    snapshots = None if app.snapshots is None else name(app.snapshots.recorder)
+    return roles.EventTables(name(app.recorder), snapshots)
 
 
 def is_postgresql(engine: sa.Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def who_is(engine: sa.Engine) -> Identity:
-    """The connection's identity: self-declared on SQLite and before `ledger
-    db setup`; else the login role and the e-mail bound to it (None when
-    unbound, or when the role is not even a reader)."""
+def who_is(ask: Ask) -> Identity:
+    """The identity of the connection `ask` runs on: self-declared before
+    `ledger db setup`; else the login role and the e-mail bound to it (None
+    when unbound, or when the role is not even a reader)."""
+    role, ready = ask(roles.SESSION)
+    if not ready:
+        return Identity(SELF_DECLARED, role)
+    email = ask(roles.EMAIL_OF)[0] if ask(roles.MAY_ASK_WHOAMI)[0] else None
+    return Identity(DATABASE, role, email)
+
+
+def who_is_on(database: Database) -> Identity:
+    """`who_is` on the native store's connection."""
+    return who_is(lambda statement: database.rows(statement)[0])
+
+
+def who_is_through(engine: sa.Engine) -> Identity:
+    """`who_is` through SQLAlchemy: self-declared on SQLite."""
     if not is_postgresql(engine):
         return Identity(SELF_DECLARED)
+    import sqlalchemy as sa
+
     with engine.connect() as conn:
-        role, ready = roles.session(conn)
-        if not ready:
-            return Identity(SELF_DECLARED, role)
-        email = roles.email_of(conn) if roles.may_ask_whoami(conn) else None
-    return Identity(DATABASE, role, email)
+        return who_is(lambda statement: conn.execute(sa.text(statement)).one())
 
 
 def read_model_engine(engine: sa.Engine, identity: Identity) -> sa.Engine:
@@ -66,6 +84,8 @@ def read_model_engine(engine: sa.Engine, identity: Identity) -> sa.Engine:
     """
     if identity.kind != DATABASE:
         return engine
+    import sqlalchemy as sa
+
     with engine.connect() as conn:
         group = roles.facts(conn).groups.reader
         if not roles.is_member(conn, identity.role or "", group):

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 BINDINGS = "ledger_operators"
 WHOAMI = "ledger_whoami"
@@ -94,6 +95,21 @@ def groups_of(database: str) -> Groups:
     return Groups(group_name(database, "reader"), group_name(database, "operator"))
 
 
+def _sql(statement: str) -> Any:
+    """A statement for SQLAlchemy (imported here: the identity a write asks
+    for, below, runs on the native store's connection without it)."""
+    import sqlalchemy as sa
+
+    return sa.text(statement)
+
+
+# Who a connection is: plain statements without parameters, so that any
+# connection can run them (ledger/store/identity.py).
+SESSION = f"SELECT session_user, to_regprocedure('{WHOAMI}()') IS NOT NULL"
+MAY_ASK_WHOAMI = f"SELECT has_function_privilege('{WHOAMI}()', 'EXECUTE')"
+EMAIL_OF = f"SELECT {WHOAMI}()"
+
+
 def quote(conn: sa.Connection, name: str) -> str:
     """A role, schema or table name as a quoted identifier (names may hold
     any character)."""
@@ -102,7 +118,7 @@ def quote(conn: sa.Connection, name: str) -> str:
 
 def facts(conn: sa.Connection) -> Facts:
     row = conn.execute(
-        sa.text(
+        _sql(
             "SELECT current_database() AS database, current_schema() AS schema, "
             "session_user AS role, pg_get_userbyid(d.datdba) AS owner, "
             "pg_has_role(session_user, d.datdba, 'MEMBER') AS is_owner "
@@ -120,12 +136,12 @@ def facts(conn: sa.Connection) -> Facts:
 
 
 def role_exists(conn: sa.Connection, role: str) -> bool:
-    query = sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role")
+    query = _sql("SELECT 1 FROM pg_roles WHERE rolname = :role")
     return conn.execute(query, {"role": role}).first() is not None
 
 
 def is_member(conn: sa.Connection, role: str, group: str) -> bool:
-    query = sa.text(
+    query = _sql(
         "SELECT pg_has_role(:role, :group, 'MEMBER') "
         "AND (SELECT true FROM pg_roles WHERE rolname = :group)"
     )
@@ -134,13 +150,12 @@ def is_member(conn: sa.Connection, role: str, group: str) -> bool:
 
 def session(conn: sa.Connection) -> tuple[str, bool]:
     """(the login role, whether `ledger db setup` ran) in one query."""
-    query = sa.text(f"SELECT session_user, to_regprocedure('{WHOAMI}()') IS NOT NULL")
-    role, ready = conn.execute(query).one()
+    role, ready = conn.execute(_sql(SESSION)).one()
     return role, bool(ready)
 
 
 def is_set_up(conn: sa.Connection) -> bool:
-    query = sa.text(f"SELECT to_regprocedure('{WHOAMI}()') IS NOT NULL")
+    query = _sql(f"SELECT to_regprocedure('{WHOAMI}()') IS NOT NULL")
     return bool(conn.execute(query).scalar_one())
 
 
@@ -162,7 +177,7 @@ def setup(
     q = {name: quote(conn, name) for name in (groups.reader, groups.operator)}
     for name in (groups.reader, groups.operator):
         if not role_exists(conn, name):
-            conn.execute(sa.text(f"CREATE ROLE {q[name]} NOLOGIN"))
+            conn.execute(_sql(f"CREATE ROLE {q[name]} NOLOGIN"))
     _grant_membership(conn, groups.reader, groups.operator)
     # The owner's connections SET ROLE to the reader group for read models.
     _grant_membership(conn, groups.reader, found.role)
@@ -178,7 +193,7 @@ def setup(
 def _grant_membership(conn: sa.Connection, group: str, member: str) -> None:
     if member == group or is_member(conn, member, group):
         return
-    conn.execute(sa.text(f"GRANT {quote(conn, group)} TO {quote(conn, member)}"))
+    conn.execute(_sql(f"GRANT {quote(conn, group)} TO {quote(conn, member)}"))
 
 
 def _grant_privileges(conn: sa.Connection, found: Facts, tables: EventTables) -> None:
@@ -187,7 +202,7 @@ def _grant_privileges(conn: sa.Connection, found: Facts, tables: EventTables) ->
     ev = quote(conn, tables.events)
     every = ", ".join(quote(conn, t) for t in tables.all)
     sequence = conn.execute(
-        sa.text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": ev}
+        _sql("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": ev}
     ).scalar_one()
     for statement in (
         f"GRANT CONNECT ON DATABASE {quote(conn, found.database)} TO {reader}",
@@ -199,7 +214,7 @@ def _grant_privileges(conn: sa.Connection, found: Facts, tables: EventTables) ->
         f"GRANT UPDATE ON {ev} TO {operator}",
         f"GRANT USAGE ON SEQUENCE {sequence} TO {operator}",
     ):
-        conn.execute(sa.text(statement))
+        conn.execute(_sql(statement))
 
 
 def _subject_keys(conn: sa.Connection, found: Facts) -> None:
@@ -210,12 +225,12 @@ def _subject_keys(conn: sa.Connection, found: Facts) -> None:
     from ledger.store.subjects import DDL, KEYS_TABLES
 
     for statement in DDL:
-        conn.execute(sa.text(statement.format(bytes="BYTEA")))
+        conn.execute(_sql(statement.format(bytes="BYTEA")))
     reader = quote(conn, found.groups.reader)
     operator = quote(conn, found.groups.operator)
     every = ", ".join(quote(conn, t) for t in KEYS_TABLES)
-    conn.execute(sa.text(f"GRANT SELECT ON {every} TO {reader}"))
-    conn.execute(sa.text(f"GRANT SELECT, INSERT, UPDATE ON {every} TO {operator}"))
+    conn.execute(_sql(f"GRANT SELECT ON {every} TO {reader}"))
+    conn.execute(_sql(f"GRANT SELECT, INSERT, UPDATE ON {every} TO {operator}"))
 
 
 def _bindings(conn: sa.Connection, found: Facts) -> None:
@@ -225,15 +240,15 @@ def _bindings(conn: sa.Connection, found: Facts) -> None:
     same name is not bound."""
     reader = quote(conn, found.groups.reader)
     conn.execute(
-        sa.text(
+        _sql(
             f"CREATE TABLE IF NOT EXISTS {BINDINGS} ("
             "role text PRIMARY KEY, role_oid oid NOT NULL, email text NOT NULL, "
             "bound_at timestamptz NOT NULL DEFAULT now())"
         )
     )
-    conn.execute(sa.text(f"REVOKE ALL ON {BINDINGS} FROM PUBLIC"))
+    conn.execute(_sql(f"REVOKE ALL ON {BINDINGS} FROM PUBLIC"))
     conn.execute(
-        sa.text(
+        _sql(
             f"CREATE OR REPLACE FUNCTION {WHOAMI}() RETURNS text "
             "LANGUAGE sql STABLE SECURITY DEFINER "
             f"SET search_path = {quote(conn, found.schema)}, pg_temp "
@@ -242,24 +257,24 @@ def _bindings(conn: sa.Connection, found: Facts) -> None:
             "WHERE b.role = session_user $$"
         )
     )
-    conn.execute(sa.text(f"REVOKE ALL ON FUNCTION {WHOAMI}() FROM PUBLIC"))
-    conn.execute(sa.text(f"GRANT EXECUTE ON FUNCTION {WHOAMI}() TO {reader}"))
+    conn.execute(_sql(f"REVOKE ALL ON FUNCTION {WHOAMI}() FROM PUBLIC"))
+    conn.execute(_sql(f"GRANT EXECUTE ON FUNCTION {WHOAMI}() TO {reader}"))
 
 
 def _trigger(conn: sa.Connection, tables: EventTables) -> None:
     """(Re)install the trigger, enabled, on both event tables: running setup
     again restores a trigger that was dropped or disabled."""
     conn.execute(
-        sa.text(
+        _sql(
             f"CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger "
             f"LANGUAGE plpgsql AS $body${REFUSE_BODY}$body$"
         )
     )
     for table in tables.all:
         name = quote(conn, table)
-        conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {name}"))
+        conn.execute(_sql(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {name}"))
         conn.execute(
-            sa.text(
+            _sql(
                 f"CREATE TRIGGER {TRIGGER} BEFORE UPDATE OR DELETE OR TRUNCATE "
                 f"ON {name} FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER}()"
             )
@@ -269,22 +284,20 @@ def _trigger(conn: sa.Connection, tables: EventTables) -> None:
 def adopt(conn: sa.Connection, group: str, tables: list[str]) -> None:
     """Hand the read-model tables that exist to the reader group, so any
     member can maintain, rebuild and drop them (never "must be owner")."""
-    query = sa.text(
+    query = _sql(
         "SELECT tablename FROM pg_tables "
         "WHERE schemaname = current_schema() AND tableowner <> :group"
     )
     existing = set(conn.scalars(query, {"group": group}))
     for table in sorted(existing & set(tables)):
         conn.execute(
-            sa.text(f"ALTER TABLE {quote(conn, table)} OWNER TO {quote(conn, group)}")
+            _sql(f"ALTER TABLE {quote(conn, table)} OWNER TO {quote(conn, group)}")
         )
 
 
 def tables(conn: sa.Connection) -> list[str]:
     """The tables of the current schema."""
-    query = sa.text(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-    )
+    query = _sql("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
     return sorted(conn.scalars(query))
 
 
@@ -292,7 +305,7 @@ def append_only(conn: sa.Connection, tables: EventTables) -> bool:
     """Whether the ledger's trigger, with its own body, stands enabled on
     every event table and refuses UPDATE, DELETE and TRUNCATE there."""
     refused = 8 | 16 | 32  # TRIGGER_TYPE_DELETE | _UPDATE | _TRUNCATE
-    query = sa.text(
+    query = _sql(
         "SELECT count(DISTINCT t.tgrelid) FROM pg_trigger t "
         "JOIN pg_proc p ON p.oid = t.tgfoid "
         "WHERE t.tgrelid = ANY(CAST(:tables AS regclass[])) "
@@ -301,7 +314,7 @@ def append_only(conn: sa.Connection, tables: EventTables) -> bool:
     )
     names = [quote(conn, t) for t in tables.all]
     if any(
-        conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": n}).scalar() is None
+        conn.execute(_sql("SELECT to_regclass(:t)"), {"t": n}).scalar() is None
         for n in names
     ):
         return False
@@ -320,12 +333,12 @@ def grant(conn: sa.Connection, group: str, role: str) -> None:
 
 
 def revoke(conn: sa.Connection, group: str, role: str) -> None:
-    conn.execute(sa.text(f"REVOKE {quote(conn, group)} FROM {quote(conn, role)}"))
+    conn.execute(_sql(f"REVOKE {quote(conn, group)} FROM {quote(conn, role)}"))
 
 
 def bind(conn: sa.Connection, role: str, email: str) -> None:
     conn.execute(
-        sa.text(
+        _sql(
             f"INSERT INTO {BINDINGS} (role, role_oid, email) "
             "SELECT CAST(:role AS text), oid, :email FROM pg_roles "
             "WHERE rolname = CAST(:role AS name) "
@@ -337,14 +350,14 @@ def bind(conn: sa.Connection, role: str, email: str) -> None:
 
 
 def unbind(conn: sa.Connection, role: str) -> None:
-    query = sa.text(f"DELETE FROM {BINDINGS} WHERE role = :role")
+    query = _sql(f"DELETE FROM {BINDINGS} WHERE role = :role")
     conn.execute(query, {"role": role})
 
 
 def bindings(conn: sa.Connection, tables: EventTables) -> list[dict[str, Any]]:
     """Every bound login role, its e-mail, when it was bound, and whether it
     may write now (an operator, or the owner of the events table)."""
-    query = sa.text(
+    query = _sql(
         "SELECT b.role, b.email, b.bound_at, "
         "CASE WHEN r.oid IS NULL THEN false "
         "ELSE has_table_privilege(r.oid, CAST(:events AS text), 'INSERT') END "
@@ -365,9 +378,8 @@ def bindings(conn: sa.Connection, tables: EventTables) -> list[dict[str, Any]]:
 def email_of(conn: sa.Connection) -> str | None:
     """The e-mail bound to this connection's login role, through the
     SECURITY DEFINER function (members cannot read the whole table)."""
-    return conn.execute(sa.text(f"SELECT {WHOAMI}()")).scalar()
+    return conn.execute(_sql(EMAIL_OF)).scalar()
 
 
 def may_ask_whoami(conn: sa.Connection) -> bool:
-    query = sa.text(f"SELECT has_function_privilege('{WHOAMI}()', 'EXECUTE')")
-    return bool(conn.execute(query).scalar_one())
+    return bool(conn.execute(_sql(MAY_ASK_WHOAMI)).scalar_one())

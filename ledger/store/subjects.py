@@ -38,6 +38,8 @@ from ledger.store.sqlite import sqlite_path
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from ledger.store.pg_database import Database
+
 TOKEN_PREFIX = "aesgcm:"
 _REF = rf"{REF_PREFIX}[0-9a-f]{{{REF_DIGITS}}}"
 # A token first, so a reference inside a token is not taken on its own.
@@ -63,6 +65,8 @@ KEYS_TABLES = (
 )
 
 Run = Callable[..., list[tuple[Any, ...]]]
+# `:name` parameters (sqlite3's and SQLAlchemy's style) for psycopg: %(name)s
+_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
 class SubjectConflict(Exception):
@@ -71,9 +75,10 @@ class SubjectConflict(Exception):
 
 
 def _is_integrity_error(error: Exception) -> bool:
-    """A unique key clash, from sqlite3 or from SQLAlchemy."""
-    return isinstance(error, sqlite3.IntegrityError) or (
-        type(error).__name__ == "IntegrityError"
+    """A unique key clash, from sqlite3, SQLAlchemy, psycopg or eventsourcing
+    (the native PostgreSQL store's)."""
+    return isinstance(error, sqlite3.IntegrityError) or any(
+        kind.__name__ == "IntegrityError" for kind in type(error).__mro__
     )
 
 
@@ -117,9 +122,17 @@ def new_key() -> tuple[bytes, str]:
 class Subjects:
     """The key tables of one ledger database (created on first use)."""
 
-    def __init__(self, url: str, engine: Callable[[], sa.Engine]) -> None:
+    def __init__(
+        self,
+        url: str,
+        engine: Callable[[], sa.Engine],
+        database: Database | None = None,
+    ) -> None:
         self.path = sqlite_path(url)
-        self._engine = engine  # PostgreSQL: SQLAlchemy's engine, on first use
+        # PostgreSQL: the native store's connection, or else SQLAlchemy's
+        # engine, made on first use
+        self.database = database
+        self._engine = engine
         self._ready = False
         self._secret: bytes | None = None
 
@@ -138,6 +151,19 @@ class Subjects:
             finally:
                 conn.close()
             return
+        if self.database is not None:
+            with self.database.transaction() as cursor:
+
+                def run_pg(sql: str, params: Any = None) -> list[Any]:
+                    statement = _PARAMETER.sub(r"%(\1)s", sql)
+                    if isinstance(params, list):  # many rows: one statement each
+                        cursor.executemany(statement, params)
+                        return []
+                    cursor.execute(statement, params or None)
+                    return cursor.fetchall() if cursor.description else []
+
+                yield run_pg
+            return
         import sqlalchemy as sa
 
         with self._engine().begin() as connection:
@@ -151,6 +177,9 @@ class Subjects:
     def _ensure(self) -> None:
         if self._ready:
             return
+        if self.path is None and self._all_exist():
+            self._ready = True  # PostgreSQL: one look-up, no DDL on every write
+            return
         kind = "BLOB" if self.path is not None else "BYTEA"
         for statement in DDL:
             try:
@@ -158,9 +187,18 @@ class Subjects:
                     run(statement.format(bytes=kind))
             except Exception as error:
                 # PostgreSQL: another process created it at the same moment
-                if not _is_integrity_error(error):
+                # (a clash in the catalog, or "type ... already exists")
+                if not (_is_integrity_error(error) or self._all_exist()):
                     raise
         self._ready = True
+
+    def _all_exist(self) -> bool:
+        """PostgreSQL: whether every key table is there (on the search path)."""
+        if self.path is not None:
+            return False
+        checks = " AND ".join(f"to_regclass('{t}') IS NOT NULL" for t in KEYS_TABLES)
+        with self._transaction() as run:
+            return bool(run(f"SELECT {checks}")[0][0])
 
     def _run(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         self._ensure()
