@@ -200,7 +200,10 @@ def test_an_unreachable_postgresql_server_is_a_clear_exit_1():
     assert result.exit_code == 1
     error = json_error(result)
     assert error["rule"] == "database"
-    assert error["message"].startswith("the ledger database failed: ")
+    # worded as it was when SQLAlchemy opened every PostgreSQL ledger
+    assert error["message"].startswith(
+        "the ledger database failed: (psycopg.OperationalError) connection failed"
+    )
 
 
 def test_an_argument_that_is_not_utf8_is_bad_input_in_any_format():

@@ -87,6 +87,20 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
+def _what_failed(error: BaseException) -> str:
+    """The first line of a database error as the ledger has always shown it:
+    in SQLAlchemy's words, `(psycopg.errors.Name) message`, also for a
+    driver error that the native PostgreSQL store raised without SQLAlchemy."""
+    causes = list(_causes(error))
+    if not any(type(c).__module__.startswith("sqlalchemy") for c in causes):
+        for cause in causes:
+            kind = type(cause)
+            if kind.__module__.split(".")[0] == "psycopg":
+                said = f"({kind.__module__}.{kind.__name__}) {_first_line(cause)}"
+                return said[:300]
+    return _first_line(error)
+
+
 def translated(error: BaseException) -> StoreFailed:
     """The ledger error for a database error."""
     if isinstance(error, StoreFailed):
@@ -106,7 +120,7 @@ def translated(error: BaseException) -> StoreFailed:
                 f"{_first_line(cause)}); nothing of this write was recorded: free "
                 "space, then run it again"
             )
-    return StoreFailed(f"the ledger database failed: {_first_line(error)}")
+    return StoreFailed(f"the ledger database failed: {_what_failed(error)}")
 
 
 @contextmanager
