@@ -219,19 +219,17 @@ def test_the_url_is_read_as_sqlalchemy_reads_it() -> None:
 
 def loaded_by_a_write(url: str, *args: str) -> tuple[int, list[str]]:
     """Run one CLI write in a fresh interpreter: its exit code and the
-    SQLAlchemy modules it loaded."""
+    SQLAlchemy modules it loaded (told at exit, however the CLI ends)."""
     probe = (
-        "import json, sys\n"
+        "import atexit, json, sys\n"
+        f"names = {LOADED_BY_SQLALCHEMY!r}\n"
+        "def tell():\n"
+        "    loaded = [m for m in sys.modules if m.split('.')[0] in names]\n"
+        "    print(json.dumps(sorted(loaded)), file=sys.stderr)\n"
+        "atexit.register(tell)\n"
         "from commands.main import main\n"
         "sys.argv = ['ledger', *sys.argv[1:]]\n"
-        "code = 0\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as end:\n"
-        "    code = end.code or 0\n"
-        f"names = {LOADED_BY_SQLALCHEMY!r}\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in names)\n"
-        "print(json.dumps([code, loaded]), file=sys.stderr)\n"
+        "main()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe, "--db", url, "-o", "json", *args],
@@ -241,8 +239,7 @@ def loaded_by_a_write(url: str, *args: str) -> tuple[int, list[str]]:
         text=True,
         timeout=120,
     )
-    code, loaded = json.loads(done.stderr.strip().splitlines()[-1])
-    return code, loaded
+    return done.returncode, json.loads(done.stderr.strip().splitlines()[-1])
 
 
 def test_a_write_on_postgresql_loads_no_sqlalchemy(pg_url: str) -> None:
