@@ -15,20 +15,25 @@ bulk insert (at most `flush_rows`), whatever the size of the log.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
+import sqlalchemy as sa
 from eventsourcing.persistence import Tracking
 
 from ledger.domain.partner import Enrolled, PartnerEvent
 from ledger.store.topics import topics_of
 from projections import handlers
+from projections.decoding import Decoder
 from projections.storage import tables_of
 from projections.storage.bulk import insert_rows
 from projections.storage.control import Generation, Store
-from projections.storage.rows import Rows
+from projections.storage.rows import ViewError
 
 History = Callable[[Any, int], list[Any]]
 Progress = Callable[[int], Any]
+Key = tuple[Any, ...]
+KeyOf = Callable[[dict[str, Any]], Key]
 FLUSH_ROWS = 20_000
 
 
@@ -56,16 +61,94 @@ def needed_topics(names: tuple[str, ...]) -> list[str]:
     )
 
 
-class PartnerView(handlers.View):
-    """The view of one partner's fold: every event is that partner's, whose
-    enrollment (the first event) named it."""
+class FoldView(handlers.View):
+    """The rows of one partner's fold, all in memory: the generation is
+    fresh (its tables are empty), so a row not here does not exist. The
+    handlers read and change them through View's methods, which here work
+    on plain dicts by key (no store, nothing to track for a write-back):
+    the fold takes every row for the bulk insert once the partner is done.
+    Every event is that partner's, whose enrollment (the first event) named
+    it."""
 
-    def __init__(self, partner: str, rows: Rows, history: History) -> None:
-        super().__init__(None, rows, history)
+    def __init__(
+        self, keys: dict[str, KeyOf], partner: str | None, history: History
+    ) -> None:
+        self.conn = None
+        self.history = history
         self.partner_id = partner
+        self.key_of = keys
+        self.tables: dict[str, dict[Key, dict[str, Any]]] = {t: {} for t in keys}
 
     def partner(self, event: Any) -> str:
+        if self.partner_id is None:
+            return super().partner(event)
         return self.partner_id
+
+    def get(self, table: str, **key: Any) -> dict[str, Any] | None:
+        return self.tables[table].get(self.key_of[table](key))
+
+    def insert(self, table: str, **values: Any) -> None:
+        rows, key = self.tables[table], self.key_of[table](values)
+        if key in rows:
+            raise ViewError(f"{table} already has a row {key}")
+        rows[key] = values
+
+    def update(self, table: str, where: dict[str, Any], **values: Any) -> bool:
+        rows, key = self.tables[table], self.key_of[table](where)
+        row = rows.get(key)
+        if row is None:
+            return False
+        rows[key] = {**row, **values}
+        return True
+
+    def delete(self, table: str, **where: Any) -> None:
+        self.tables[table].pop(self.key_of[table](where), None)
+
+    def drop_partner(self, partner: str) -> None:
+        for rows in self.tables.values():
+            for key in [k for k, row in rows.items() if row["partner"] == partner]:
+                del rows[key]
+
+    def drain(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row, by table, taken out of the view."""
+        drained = {table: list(rows.values()) for table, rows in self.tables.items()}
+        for rows in self.tables.values():
+            rows.clear()
+        return drained
+
+
+class Plan:
+    """Which handlers an event class runs: for each class (looked up once),
+    the position of each projection that handles it and its handler."""
+
+    def __init__(self, classes: list[type[handlers.LedgerProjection]]) -> None:
+        self.classes = classes
+        self.found: dict[type, list[tuple[int, Any]]] = {}
+
+    def get(self, event_class: type) -> list[tuple[int, Any]]:
+        found = self.found.get(event_class)
+        if found is None:
+            found = self.found[event_class] = [
+                (index, run)
+                for index, cls in enumerate(self.classes)
+                if (run := handlers.handler(cls, event_class)) is not None
+            ]
+        return found
+
+
+def _key_getters(tables: dict[str, sa.Table]) -> dict[str, KeyOf]:
+    """For each table, a function giving a row's primary key as a tuple."""
+    return {
+        name: _key_getter([c.name for c in table.primary_key.columns])
+        for name, table in tables.items()
+    }
+
+
+def _key_getter(names: list[str]) -> KeyOf:
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    return itemgetter(*names)
 
 
 class Fold:
@@ -94,28 +177,34 @@ class Fold:
         generations, in one transaction that moves them to `upto`; return
         how many events were folded (`progress` is told as they are)."""
         names = tuple(g.name for g in fresh)
-        projections = {
-            g.name: (
-                handlers.PROJECTIONS[g.name],
-                Rows(tables_of(g.name, g.generation), complete=True),
-            )
-            for g in fresh
-        }
+        plan = Plan([handlers.PROJECTIONS[name] for name in names])
+        keys = [_key_getters(tables_of(g.name, g.generation)) for g in fresh]
         pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
         tracking = Tracking(self.app.name, upto)
-        folded = total = 0
+        decoder = Decoder(self.app.mapper)
+        rows = self.app.event_rows
+        folded = total = waiting = 0
         with self.store.transaction() as conn:
             for g in fresh:
                 self.store.claim(conn, g, upto)
-            for events in self._partners(conn, names, upto):
-                held = self._fold(events, projections, tracking, pending)
+            for originator_id, stored in rows.aggregates(
+                needed_topics(names), upto, conn
+            ):
+                events = decoder.events(originator_id, stored)
+                drained = self._fold(events, plan, keys, tracking)
+                held = 0
+                for name, tables in zip(names, drained):
+                    for table, live in tables.items():
+                        held += len(live)
+                        pending.setdefault((name, table), []).extend(live)
                 self.peak_rows = max(self.peak_rows, held)
                 folded += len(events)
                 total += len(events)
-                waiting = sum(len(rows) for rows in pending.values())
+                waiting += held
                 self.peak_pending = max(self.peak_pending, waiting)
                 if waiting >= self.flush_rows:
                     self._flush(conn, fresh, pending)
+                    waiting = 0
                     if progress is not None:
                         progress(folded)
                         folded = 0
@@ -124,49 +213,24 @@ class Fold:
             self._flush(conn, fresh, pending)
         return total
 
-    def _partners(self, conn: Any, names: tuple[str, ...], upto: int) -> Any:
-        """The needed events, decoded, one aggregate's list at a time, read
-        on the connection the rows are written on."""
-        to_event = self.app.mapper.to_domain_event
-        events: list[Any] = []
-        rows = self.app.event_rows.by_aggregate(needed_topics(names), upto, conn)
-        for row in rows:
-            if events and events[-1].originator_id != row.originator_id:
-                yield events
-                events = []
-            events.append(to_event(row.stored()))
-        if events:
-            yield events
-
     def _fold(
         self,
         events: list[Any],
-        projections: dict[str, tuple[type[handlers.LedgerProjection], Rows]],
+        plan: Plan,
+        keys: list[dict[str, KeyOf]],
         tracking: Tracking,
-        pending: dict[tuple[str, str], list[dict[str, Any]]],
-    ) -> int:
-        """Apply one partner's events to every projection's rows in memory,
-        then move those rows to the pending inserts; return how many rows
-        the partner's fold held."""
+    ) -> list[dict[str, list[dict[str, Any]]]]:
+        """Apply one partner's events to every projection's rows in memory;
+        return the rows of each projection (in the order of `keys`), by
+        table."""
         history = self._history(events)
         partner = getattr(events[0], "partner", None)
-        held = 0
-        for name, (cls, rows) in projections.items():
-            view = (
-                handlers.View(None, rows, history)
-                if partner is None
-                else PartnerView(partner, rows, history)
-            )
-            projection = cls(view)
-            handler = handlers.handler
-            for event in events:
-                run = handler(cls, event.__class__)
-                if run is not None:
-                    run(projection, event, tracking)
-            for table, live in rows.drain().items():
-                held += len(live)
-                pending.setdefault((name, table), []).extend(live)
-        return held
+        views = [FoldView(key_of, partner, history) for key_of in keys]
+        projections = [cls(view) for cls, view in zip(plan.classes, views)]
+        for event in events:
+            for index, run in plan.get(event.__class__):
+                run(projections[index], event, tracking)
+        return [view.drain() for view in views]
 
     def _history(self, events: list[Any]) -> History:
         """A void's history from the partner's events in memory; from the

@@ -118,7 +118,13 @@ class LedgerProjection(Projection[Any]):
     Likewise every view recomputes a partner's rows on a void (`recompute`).
     """
 
-    view: View
+    # A plain attribute, not the library's read-only property: handlers
+    # reach the view several times per event.
+    view: View = None  # type: ignore[assignment]
+
+    def __init__(self, view: View) -> None:
+        super().__init__(view)
+        self.view = view
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -325,7 +325,7 @@ class Runner:
             return self._rebuild(names, progress)
 
     def _rebuild(self, names: tuple[str, ...], progress: Progress | None) -> int:
-        fresh = [self.store.next_generation(name) for name in names]
+        fresh = self.store.next_generations(names)
         head = self.head()
         applied = 0
         self.fold = Fold(self.app, self.store, self.history)

@@ -21,6 +21,8 @@ from ledger.store.damage import state_bytes
 from ledger.store.errors import store_errors
 
 PAGE = 1000
+# An event as a rebuild reads it: (position, version, topic, state bytes).
+Raw = tuple[int, int, str, bytes]
 SQLITE_MAX_PARAMETERS = 900  # below SQLite's bound-parameter limit
 
 
@@ -54,6 +56,16 @@ def _state(value: Any) -> Any:
 
 def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _stored_uuid(value: Any) -> UUID:
+    """An aggregate id as the driver reads it: 16 bytes on SQLite (see
+    UuidBytes), a UUID on PostgreSQL."""
+    return (
+        UUID(bytes=bytes(value))
+        if isinstance(value, (bytes, memoryview))
+        else _uuid(value)
+    )
 
 
 class UuidBytes(sa.types.TypeDecorator[UUID]):
@@ -158,33 +170,64 @@ class EventRows:
             query = query.where(c.topic.in_(topics))
         return self._read(query.order_by(c.id).limit(limit))
 
-    def by_aggregate(
-        self,
-        topics: Sequence[str],
-        upto: int,
-        conn: sa.Connection | None = None,
-        chunk: int = 5000,
-    ) -> Iterator[Row]:
+    def aggregates(
+        self, topics: Sequence[str], upto: int, conn: sa.Connection, chunk: int = 5000
+    ) -> Iterator[tuple[UUID, list[Raw]]]:
         """Every event stored under one of these topics up to a position,
-        aggregate by aggregate, each in version order: one query along the
-        (originator_id, originator_version) index, streamed in chunks (a
-        server-side cursor on PostgreSQL), so that a reader can fold one
-        aggregate at a time. On `conn` if given: a reader that writes as it
-        reads must do both on one connection (on SQLite, a write that spills
-        to the file waits for every other connection's read to end)."""
-        c = self.table.c
-        query = (
-            sa.select(*self._columns())
-            .where(c.id <= upto, c.topic.in_(topics))
-            .order_by(c.originator_id, c.originator_version)
+        aggregate by aggregate: each aggregate's id and its events in version
+        order, as (position, version, topic, state bytes). One query along
+        the (originator_id, originator_version) index, read in chunks with
+        the driver's own cursor (a server-side one on PostgreSQL), so that a
+        rebuild folds one aggregate at a time and pays no per-row toll of
+        SQLAlchemy. On `conn`: a reader that writes as it reads must do both
+        on one connection (on SQLite, a write that spills to the file waits
+        for every other connection's read to end). A state that is not bytes
+        raises DamagedEvent naming its position."""
+        key: Any = None
+        events: list[Raw] = []
+        for position, originator, version, topic, state in self._driver_rows(
+            topics, upto, conn, chunk
+        ):
+            if originator != key:
+                if events:
+                    yield _stored_uuid(key), events
+                key, events = originator, []
+            if type(state) is not bytes:
+                state = state_bytes(position, state)
+            events.append((position, version, topic, state))
+        if events:
+            yield _stored_uuid(key), events
+
+    def _driver_rows(
+        self, topics: Sequence[str], upto: int, conn: sa.Connection, chunk: int
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows `aggregates` groups, straight from the driver. The event
+        table is the recorder's (its name is the library's or ours, never
+        user input)."""
+        driver = conn.connection.driver_connection
+        name = self.table.name
+        if self.table.schema is not None:
+            name = f'{self.table.schema}"."{name}'
+        select = (
+            "SELECT id, originator_id, originator_version, topic, state "
+            f'FROM "{name}" WHERE id <= {{}} AND topic {{}} '
+            "ORDER BY originator_id, originator_version"
         )
-        if conn is None:
-            with self.engine.connect() as own:
-                yield from self.by_aggregate(topics, upto, own, chunk)
+        if conn.dialect.name == "postgresql":
+            statement = select.format("%s", "= ANY(%s)")
+            with driver.cursor(name="ledger_aggregates") as cursor:  # type: ignore[union-attr]
+                cursor.itersize = chunk
+                cursor.execute(statement, (upto, list(topics)))
+                yield from cursor
             return
-        result = conn.execute(query, execution_options={"yield_per": chunk})
-        for r in result:
-            yield Row(r[0], _uuid(r[1]), r[2], r[3], _state(r[4]))
+        marks = ", ".join("?" for _ in topics)
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(select.format("?", f"IN ({marks})"), (upto, *topics))
+            while rows := cursor.fetchmany(chunk):
+                yield from rows
+        finally:
+            cursor.close()
 
     def count_upto(self, position: int) -> int:
         """How many stored events there are up to a position."""

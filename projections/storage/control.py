@@ -15,7 +15,14 @@ import sqlalchemy as sa
 from projections import NAMES
 from projections.storage import tables_of
 from projections.storage.lock import projections_lock
-from projections.storage.tables import CONTROL, FAILURES, LIVE, TRACKING, define
+from projections.storage.tables import (
+    CONTROL,
+    FAILURES,
+    LIVE,
+    TRACKING,
+    create_tables,
+    drop_tables,
+)
 
 
 class Moved(Exception):
@@ -90,8 +97,7 @@ class Store:
         )
         with self.engine.connect() as conn:
             orphans = [(row.name, row.generation) for row in conn.execute(query)]
-        for name, generation in orphans:
-            self._drop(name, generation)
+        self._drop(orphans)
         return orphans
 
     def live(self, names: tuple[str, ...] = NAMES) -> list[Generation]:
@@ -129,21 +135,35 @@ class Store:
 
     def create(self, name: str, generation: int) -> Generation:
         """Empty tables for a new generation, tracked from position 0."""
-        for table in define(name, generation).values():
-            table.create(self.engine, checkfirst=True)
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(TRACKING).values(name=name, generation=generation, position=0)
-            )
+            return self._create(conn, name, generation)
+
+    def _create(self, conn: sa.Connection, name: str, generation: int) -> Generation:
+        # The tracking row first: on SQLite the driver opens its transaction
+        # at the first INSERT, so the tables are created in it too (one
+        # commit, not one per table).
+        conn.execute(
+            sa.insert(TRACKING).values(name=name, generation=generation, position=0)
+        )
+        create_tables(conn, tables_of(name, generation))
         return Generation(name, generation, 0)
 
     def next_generation(self, name: str) -> Generation:
-        with self.engine.connect() as conn:
-            query = sa.select(sa.func.max(TRACKING.c.generation)).where(
-                TRACKING.c.name == name
-            )
-            latest = conn.execute(query).scalar_one() or 0
-        return self.create(name, latest + 1)
+        return self.next_generations((name,))[0]
+
+    def next_generations(self, names: tuple[str, ...]) -> list[Generation]:
+        """A new generation of each of these projections, in one transaction."""
+        with self.engine.begin() as conn:
+            return [
+                self._create(conn, name, self._latest(conn, name) + 1) for name in names
+            ]
+
+    @staticmethod
+    def _latest(conn: sa.Connection, name: str) -> int:
+        query = sa.select(sa.func.max(TRACKING.c.generation)).where(
+            TRACKING.c.name == name
+        )
+        return conn.execute(query).scalar_one() or 0
 
     def claim(self, conn: sa.Connection, generation: Generation, position: int) -> None:
         """Move a generation's position, in the transaction that writes its
@@ -176,7 +196,7 @@ class Store:
 
     def flip(self, generations: list[Generation]) -> None:
         """Point readers at these generations, all in one transaction, then
-        drop every other generation of those projections."""
+        drop every other generation of those projections (in another)."""
         with self.engine.begin() as conn:
             for g in generations:
                 conn.execute(
@@ -184,27 +204,34 @@ class Store:
                     .where(LIVE.c.name == g.name)
                     .values(generation=g.generation)
                 )
-        for g in generations:
-            self._drop_others(g)
-
-    def _drop_others(self, keep: Generation) -> None:
         with self.engine.connect() as conn:
-            query = sa.select(TRACKING.c.generation).where(
-                TRACKING.c.name == keep.name, TRACKING.c.generation != keep.generation
-            )
-            old = list(conn.scalars(query))
-        for generation in old:
-            self._drop(keep.name, generation)
-
-    def _drop(self, name: str, generation: int) -> None:
-        for table in define(name, generation).values():
-            table.drop(self.engine, checkfirst=True)
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(TRACKING).where(
-                    TRACKING.c.name == name, TRACKING.c.generation == generation
+            old = [
+                (g.name, generation)
+                for g in generations
+                for generation in conn.scalars(
+                    sa.select(TRACKING.c.generation).where(
+                        TRACKING.c.name == g.name,
+                        TRACKING.c.generation != g.generation,
+                    )
                 )
-            )
+            ]
+        self._drop(old)
+
+    def _drop(self, generations: list[tuple[str, int]]) -> None:
+        """Drop these generations (name, number) in one transaction."""
+        if not generations:
+            return
+        with self.engine.begin() as conn:
+            # The tracking rows first: on SQLite that DELETE opens the
+            # transaction the tables are dropped in (one commit).
+            for name, generation in generations:
+                conn.execute(
+                    sa.delete(TRACKING).where(
+                        TRACKING.c.name == name, TRACKING.c.generation == generation
+                    )
+                )
+            for name, generation in generations:
+                drop_tables(conn, tables_of(name, generation))
 
     @staticmethod
     def _key(generation: Generation) -> list[sa.ColumnElement[bool]]:

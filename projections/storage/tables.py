@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 CONTROL = sa.MetaData()
 
@@ -213,6 +214,24 @@ def define(projection: str, generation: int) -> dict[str, sa.Table]:
         table: sa.Table(table_name(projection, table, generation), metadata, *columns())
         for table, columns in layout.items()
     }
+
+
+def create_tables(conn: sa.Connection, tables: dict[str, sa.Table]) -> None:
+    """Create a generation's tables and indexes in the caller's transaction,
+    one statement each (no per-table check first). Tables a killed rebuild
+    created before its generation was tracked are kept: nothing was ever
+    written to them (a generation is filled only once it is tracked)."""
+    for table in tables.values():
+        conn.execute(CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def drop_tables(conn: sa.Connection, tables: dict[str, sa.Table]) -> None:
+    """Drop a generation's tables (those that exist) in the caller's
+    transaction."""
+    for table in tables.values():
+        conn.execute(DropTable(table, if_exists=True))
 
 
 def is_read_model_table(name: str) -> bool:
