@@ -10,7 +10,9 @@ lines see the effects of earlier ones and the errors are the real run's.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
@@ -24,10 +26,13 @@ from ledger.bulk.lines import (
     Line,
 )
 from ledger.domain.errors import Conflict, InvalidInput, LedgerError, RuleViolation
+from ledger.domain.partner import partner_uuid
 from ledger.domain.values import BATCH_SIZE, EMAIL
+from ledger.registry import ENROLLMENT, WRITE_COMMANDS
 from ledger.store.errors import StoreFailed, store_errors
 
 CONFLICT_RETRIES = 3
+GC_THRESHOLD = 10_000
 
 
 @dataclass
@@ -88,12 +93,10 @@ def check_file(source: ImportFile, actor: str | None) -> int:
     return total
 
 
-def run_line(
-    app: Ledger, line: Line, actor: str | None, request_id: str
-) -> dict[str, Any]:
-    """Call the Ledger method of the line's command, as the CLI would, as the
-    importing actor."""
-    return app.run(
+def run_line(app: Ledger, line: Line, actor: str | None, request_id: str) -> None:
+    """Run the line's command as the CLI would, as the importing actor (its
+    answer is not read: an import reports counts and errors)."""
+    app.run_unshown(
         line.command,
         on=line.on,
         actor=line_actor(line, actor),
@@ -143,7 +146,7 @@ def import_file(
     report = Report(options.dry_run)
     report.lines = check_file(source, options.actor) if total is None else total
     digest = source.digest()
-    with app.batch(remember_refusals=options.keep_going) as batch:
+    with fewer_collections(), app.batch(remember_refusals=options.keep_going) as batch:
         for chunk in chunks(source.lines(), options.batch_size):
             stop = _run_and_flush(app, batch, chunk, digest, options, report)
             if progress is not None:
@@ -153,6 +156,21 @@ def import_file(
         if options.dry_run:
             app.discard()
     return report
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A batch makes millions of small objects that live until it is saved:
+    at the default threshold (700 allocations) the garbage collector runs
+    every few lines over an ever larger heap, ~15% of an import's CPU. While
+    importing it runs 14 times less often (the batch's memory stays bounded
+    by the batch size)."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def _run_and_flush(
@@ -171,7 +189,16 @@ def _run_and_flush(
         before = replace(report, errors=list(report.errors))
         try:
             with store_errors():
-                batch.prefetch(app, [request_id_of(line, digest) for line in chunk])
+                batch.prefetch(
+                    app,
+                    [request_id_of(line, digest) for line in chunk],
+                    [
+                        partner_uuid(line.fields["partner"])
+                        for line in chunk
+                        if WRITE_COMMANDS[line.command].scope == ENROLLMENT
+                    ],
+                )
+                app.prefetch_users((line.command, line.fields) for line in chunk)
                 stop = _run_chunk(app, batch, chunk, digest, options, report)
                 report.written += _flush(app, options, report)
         except Conflict as error:

@@ -23,6 +23,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +71,23 @@ class Spec:
 
     command: WriteCommand
 
-    @property
+    # computed once, read for every line
+    @cached_property
     def required(self) -> dict[str, Field]:
         return {f.name: f for f in self.command.fields if f.required}
 
-    @property
+    @cached_property
     def optional(self) -> dict[str, Field]:
         return {f.name: f for f in self.command.fields if not f.required}
+
+    @cached_property
+    def fields(self) -> dict[str, Field]:
+        """Every field a line of this command may have."""
+        return {**self.required, **self.optional, **COMMON}
+
+    @cached_property
+    def must_have(self) -> tuple[str, ...]:
+        return (*self.required, "on")
 
 
 COMMANDS: dict[str, Spec] = {
@@ -103,13 +114,13 @@ def command_line(number: int, record: Any) -> Line:
         )
     record = _user_as_email(number, found, dict(record))
     del record["command"]
-    fields = {**found.required, **found.optional, **COMMON}
-    unknown = set(record) - set(fields)
+    fields = found.fields
+    unknown = record.keys() - fields.keys()
     if unknown:
         raise ImportFileError(
             number, f"{name}: unknown field(s) {', '.join(sorted(unknown))}"
         )
-    missing = [f for f in (*found.required, "on") if record.get(f) is None]
+    missing = [f for f in found.must_have if record.get(f) is None]
     if missing:
         raise ImportFileError(number, f"{name}: missing field(s) {', '.join(missing)}")
     values = {}

@@ -7,13 +7,26 @@ transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
-from eventsourcing.persistence import Notification, Recording, Transcoder
+from eventsourcing.application import (
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    Notification,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
 
 from ledger.store import topics  # noqa: F401 - old event topics resolve
+from ledger.store.damage import state_bytes
 from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, StoreFailed, store_errors
 from ledger.store.pg_database import Database as PgDatabase
 from ledger.store.pg_database import connect_args
@@ -69,7 +82,29 @@ class StoredApplication(Application):
         """Application.save, with database errors translated (LedgerBusy,
         StoreFull, StoreFailed); a version clash stays an IntegrityError."""
         with store_errors():
+            if self.bulk_writes and not kwargs:
+                return self._save_aggregates(objs)
             return super().save(*objs, **kwargs)
+
+    def _save_aggregates(self, aggregates: tuple[Any, ...]) -> list[Recording]:
+        """Application.save's own steps for a batch of aggregates, but for
+        collecting their events: the library's ProcessingEvent.collect_events
+        checks each object against two runtime-checkable Protocols, whose
+        isinstance walks the protocol's members (~20 µs an aggregate, a tenth
+        of a bulk import's save). A batch holds aggregates, and events of
+        aggregates it never needed to build (request records)."""
+        processing_event: ProcessingEvent[Any] = ProcessingEvent()
+        for obj in aggregates:
+            if isinstance(obj, Aggregate):
+                processing_event.events += obj.collect_events()
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.events.append(obj)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated; kept as save does
+        return recordings
 
     @cached_property
     def event_rows(self) -> EventRows:
@@ -90,6 +125,13 @@ class StoredApplication(Application):
         any other store."""
         database = getattr(self.factory, "database", None)
         return database if isinstance(database, PgDatabase) else None
+
+    @property
+    def native_store(self) -> bool:
+        """Whether the recorder is one of the ledger's own (ledger/store/
+        sqlite.py, postgres.py), not eventsourcing-sqlalchemy's (which maps
+        its table for the ORM)."""
+        return not hasattr(self.recorder, "events_record_cls")
 
     @property
     def has_logins(self) -> bool:
@@ -129,6 +171,25 @@ class StoredApplication(Application):
         except StoreFailed:
             pass
 
+    def first_versions(self, originator_ids: Iterable[UUID]) -> list[StoredEvent]:
+        """Version 1 of each of these aggregates that is stored (a request
+        record, a partner's enrollment), in few queries. The embedded store
+        answers itself: a bulk import on SQLite then never loads SQLAlchemy
+        (~0.2 s)."""
+        ids = list(originator_ids)
+        select = getattr(self.recorder, "select_first_versions", None)
+        if select is None:
+            return [row.stored() for row in self.event_rows.first_versions(ids)]
+        return [
+            StoredEvent(
+                originator_id=n.originator_id,
+                originator_version=n.originator_version,
+                topic=n.topic,
+                state=state_bytes(n.id, n.state),
+            )
+            for n in select(ids)
+        ]
+
     def decode(self, row: Row) -> Any:
         """The domain event a stored row holds."""
         return self.mapper.to_domain_event(row.stored())
@@ -142,7 +203,11 @@ class StoredApplication(Application):
             return super()._record(processing_event)
         events = processing_event.events
         stored = [self.mapper.to_stored_event(event) for event in events]
-        positions = self.event_rows.insert_many(stored)
+        if self.native_store:
+            # its recorder inserts in bulk itself (no SQLAlchemy to load)
+            positions = list(self.recorder.insert_events(stored) or [])
+        else:
+            positions = self.event_rows.insert_many(stored)
         return [
             Recording(
                 event,

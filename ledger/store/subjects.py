@@ -67,6 +67,7 @@ KEYS_TABLES = (
 Run = Callable[..., list[tuple[Any, ...]]]
 # `:name` parameters (sqlite3's and SQLAlchemy's style) for psycopg: %(name)s
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+MAX_PARAMETERS = 500  # per query, below SQLite's bound-parameter limit
 
 
 class SubjectConflict(Exception):
@@ -145,6 +146,8 @@ class Subjects:
                 with conn:
 
                     def run_sqlite(sql: str, params: Any = None) -> list[Any]:
+                        if isinstance(params, list):  # many rows: one statement
+                            return conn.executemany(sql, params).fetchall()
                         return conn.execute(sql, params or {}).fetchall()
 
                     yield run_sqlite
@@ -242,6 +245,34 @@ class Subjects:
         )
         return str(found[0][0]) if found else None
 
+    def find_many(
+        self, users: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str, bytes | None, str]]:
+        """`find` for many (partner, e-mail) pairs in few queries: each pair
+        that has a key, with its reference, key and e-mail token."""
+        by_lookup = {
+            self.lookup(partner, email): (partner, email) for partner, email in users
+        }
+        lookups = sorted(by_lookup)
+        found = {}
+        for start in range(0, len(lookups), MAX_PARAMETERS):
+            names = {
+                f"l{n}": lookups[start + n]
+                for n in range(min(MAX_PARAMETERS, len(lookups) - start))
+            }
+            rows = self._run(
+                "SELECT subject, lookup, key, email FROM ledger_subject_keys "
+                f"WHERE lookup IN ({', '.join(':' + n for n in names)})",
+                names,
+            )
+            for subject, lookup, key, email in rows:
+                found[by_lookup[lookup]] = (
+                    str(subject),
+                    None if key is None else bytes(key),
+                    email or "",
+                )
+        return found
+
     def was_forgotten(self, partner: str, email: str) -> bool:
         return bool(
             self._run(
@@ -273,13 +304,12 @@ class Subjects:
         self._ensure()
         try:
             with self._transaction() as run:
-                for row in rows:
-                    run(
-                        "INSERT INTO ledger_subject_keys "
-                        "(subject, partner, lookup, key, email) "
-                        "VALUES (:subject, :partner, :lookup, :key, :email)",
-                        row,
-                    )
+                run(
+                    "INSERT INTO ledger_subject_keys "
+                    "(subject, partner, lookup, key, email) "
+                    "VALUES (:subject, :partner, :lookup, :key, :email)",
+                    rows,
+                )
         except Exception as error:
             if _is_integrity_error(error):
                 raise SubjectConflict() from None
