@@ -221,9 +221,11 @@ def test_a_line_rejected_by_a_keep_going_import_is_rejected_again_on_a_rerun(
 def test_a_killed_keep_going_import_run_again_ends_as_one_clean_run(
     db_url: str, tmp_path: Path
 ) -> None:
+    # enough lines that a fast import is still running when the poll sees
+    # its first rows, even on a loaded machine
     filler = [
         line("user add", email=f"u{n}@contoso.example", source="aad", on="2020-03-01")
-        for n in range(400)
+        for n in range(2000)
     ]
     path = write_jsonl(tmp_path / "a.jsonl", [*REDEEM_BEFORE_TENANT, *filler])
     clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
