@@ -115,9 +115,7 @@ def test_an_import_stores_the_rows_of_its_lines_run_one_at_a_time(
     ):
         imported = Ledger(db_url, clock=Clock())
         try:
-            report = import_file(
-                imported, source, Options(actor=ACTOR, batch_size=100)
-            )
+            report = import_file(imported, source, Options(actor=ACTOR, batch_size=100))
         finally:
             imported.close()
         assert report.ok and report.already_applied == 1, report.as_dict()
