@@ -5,7 +5,11 @@ SQLite: the busy timeout (`PRAGMA busy_timeout`), how long a connection
 retries while another holds the write lock. PostgreSQL: `lock_timeout`, how
 long a statement waits for a lock (the event table's, a read model's row).
 Past the bound the database raises, and the store boundary answers
-LedgerBusy: "the ledger is busy, try again" (exit 1)."""
+LedgerBusy: "the ledger is busy, try again" (exit 1).
+
+This module bounds SQLAlchemy's engines (reports, audits, projections); the
+native stores that writes go through set the same bound on their own
+connections (ledger/store/sqlite.py, ledger/store/pg_database.py)."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 
+from ledger.store.errors import DEFAULT_LOCK_TIMEOUT
 from ledger.store.pg_database import Database, persistence_error
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 PG_URL = "PG_URL"
 PG_LOCK_SECONDS = "PG_LOCK_SECONDS"
-DEFAULT_LOCK_SECONDS = 10.0
 
 # What eventsourcing-sqlalchemy's models create (CREATE TABLE as SQLAlchemy
 # emits it for them on PostgreSQL, IF NOT EXISTS added for racing openers).
@@ -281,7 +281,7 @@ class Factory(InfrastructureFactory[TrackingRecorder]):
         args = connect_args(self.env.get(PG_URL) or "")
         if args is None:
             raise PersistenceError("PG_URL names no postgresql+psycopg database")
-        lock = float(self.env.get(PG_LOCK_SECONDS) or DEFAULT_LOCK_SECONDS)
+        lock = float(self.env.get(PG_LOCK_SECONDS) or DEFAULT_LOCK_TIMEOUT)
         self.database = Database(args, lock)
 
     def _table(self, purpose: str) -> str:
