@@ -211,6 +211,8 @@ class Fold:
             if progress is not None and folded:
                 progress(folded)
             self._flush(conn, fresh, pending)
+            # The tables were made without keys: built now, rows all in.
+            self.store.index(fresh, conn)
         return total
 
     def _fold(

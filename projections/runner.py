@@ -325,7 +325,8 @@ class Runner:
             return self._rebuild(names, progress)
 
     def _rebuild(self, names: tuple[str, ...], progress: Progress | None) -> int:
-        fresh = self.store.next_generations(names)
+        # Their keys are built once the fold has written the rows (fold.py).
+        fresh = self.store.next_generations(names, keyed=False)
         head = self.head()
         applied = 0
         self.fold = Fold(self.app, self.store, self.history)
@@ -335,6 +336,7 @@ class Runner:
             self.fold = None
             if self.store.positions(fresh) != fresh:
                 raise
+            self.store.index(fresh)  # the pages below keep rows up by key
         else:
             # The events no projection needs were never read: counted here.
             applied = self.app.event_rows.count_upto(head)

