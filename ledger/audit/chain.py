@@ -16,246 +16,48 @@ the digest the user saved. Structural checks that need no saved state at all
 (every event decodes; each aggregate's versions run 1, 2, 3, ... without a
 hole) run on every walk too, and name their position the same way.
 
-The log is read in pages of PAGE rows; memory holds one page and the last
-version of each aggregate.
+The log is read in pages of PAGE rows (ledger/audit/walk.py); memory holds
+one page, the first problems, and only the aggregates whose versions are out
+of order: it stays flat however long the log is.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ledger.store.chain_table import ChainTable
-from ledger.store.damage import as_bytes, kind
-from ledger.store.events import Row
+from ledger.audit import walk as walking
+from ledger.audit.walk import (
+    GENESIS,
+    LABEL,
+    MAX_PROBLEMS,
+    Problem,
+    Walk,
+    canonical,
+    chain_table,
+    chain_through,
+    link,
+)
 from ledger.store.snapshots import forged_snapshots
 
-LABEL = b"benefits-ledger audit chain v1"
-GENESIS = hashlib.sha256(LABEL).digest()
+__all__ = [
+    "GENESIS",
+    "LABEL",
+    "MAX_PROBLEMS",
+    "PAGE",
+    "Problem",
+    "Walk",
+    "canonical",
+    "digest",
+    "link",
+    "verify",
+]
+
 PAGE = 1000
-MAX_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class Problem:
-    position: int
-    problem: str
-    message: str
-    # Found by comparing with the recorded chain table (which may itself be the
-    # damaged side), not by a check of the log alone.
-    against_table: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "position": self.position,
-            "problem": self.problem,
-            "message": self.message,
-        }
-
-
-@dataclass
-class Walk:
-    """What one pass over the log found."""
-
-    head_position: int = 0
-    head: bytes = GENESIS
-    events: int = 0
-    at_position: int | None = None
-    at_hash: bytes | None = None
-    recorded_through: int = 0
-    recorded_at: bytes | None = None
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, problem: Problem) -> None:
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(problem)
-
-    def first_problem(self) -> Problem | None:
-        return min(self.problems, key=lambda p: p.position, default=None)
-
-
-def _field(value: bytes) -> bytes:
-    return len(value).to_bytes(8, "big") + value
-
-
-def canonical(row: Row) -> bytes:
-    """Length-prefixed fields, so no two different rows share their bytes. A
-    state stored as another type than bytes (an edit, e.g. to TEXT) adds a
-    field naming that type, so its hash differs from the bytes the ledger wrote."""
-    parts = [
-        str(row.position).encode(),
-        str(row.originator_id).encode(),
-        str(row.originator_version).encode(),
-        row.topic.encode(),
-    ]
-    found = as_bytes(row.state)
-    if found is None:
-        parts += [str(row.state).encode(), kind(row.state).encode()]
-    else:
-        parts.append(found)
-    return b"".join(_field(part) for part in parts)
-
-
-def link(previous: bytes, row: Row) -> bytes:
-    return hashlib.sha256(previous + canonical(row)).digest()
-
-
-# -- reading -------------------------------------------------------------------
-
-
-def rows(app: Any, after: int | None = None) -> Iterator[Row]:
-    """Every stored event (with position > `after`), in order, page by page."""
-    return app.event_rows.all(after, PAGE)
-
-
-def chain_table(app: Any) -> ChainTable:
-    """The chain table is maintained like the read models (ledger/team.py)."""
-    return ChainTable(app.team.read_model_engine())
-
-
-# -- walking -------------------------------------------------------------------
-
-
-class Checker:
-    """Structural checks that need nothing saved: each event decodes and each
-    aggregate's versions follow 1, 2, 3, ... in order of position."""
-
-    def __init__(self, app: Any) -> None:
-        self.mapper = app.mapper
-        self.versions: dict[bytes, int] = {}
-
-    def check(self, row: Row) -> Problem | None:
-        if as_bytes(row.state) is None:
-            self._version(row)
-            return Problem(
-                row.position,
-                "changed",
-                f"position {row.position}: the stored event was changed (its "
-                f"state is stored as {kind(row.state)}, not bytes)",
-            )
-        try:
-            self.mapper.to_domain_event(row.stored())
-        except Exception as error:
-            return Problem(
-                row.position,
-                "undecodable",
-                f"position {row.position}: the stored event does not "
-                f"decode ({type(error).__name__})",
-            )
-        return self._version(row)
-
-    def _version(self, row: Row) -> Problem | None:
-        key = row.originator_id.bytes
-        last = self.versions.get(key, 0)
-        self.versions[key] = max(last, row.originator_version)
-        if row.originator_version == last + 1:
-            return None
-        return Problem(
-            row.position,
-            "version-sequence",
-            f"position {row.position}: aggregate {row.originator_id} has version "
-            f"{row.originator_version} after version {last} (expected {last + 1}): "
-            "an event of this aggregate is missing, added or moved",
-        )
-
-
-class Merge:
-    """Walks the log beside the recorded chain, position by position."""
-
-    def __init__(self, app: Any, upto: int | None) -> None:
-        self.walk = Walk()
-        self.checker = Checker(app)
-        self.upto = upto
-        self.recorded = chain_table(app).recorded()
-        self.pending = next(self.recorded, None)
-        self.chain_broken = False
-        self.new: list[tuple[int, bytes]] = []
-
-    def _missing_before(self, position: int | None) -> None:
-        """Recorded positions with no row left in the log."""
-        while self.pending is not None and (
-            position is None or self.pending[0] < position
-        ):
-            gone = self.pending[0]
-            self._note_recorded(gone, self.pending[1])
-            self._break(
-                Problem(
-                    gone,
-                    "missing",
-                    f"position {gone} was digested but is no longer in the log",
-                )
-            )
-            self.pending = next(self.recorded, None)
-
-    def _break(self, problem: Problem) -> None:
-        if not self.chain_broken:
-            self.chain_broken = True
-            self.walk.add(replace(problem, against_table=True))
-
-    def _note_recorded(self, position: int, digest: bytes) -> None:
-        self.walk.recorded_through = position
-        if position == self.upto:
-            self.walk.recorded_at = digest
-
-    def step(self, row: Row) -> None:
-        self._missing_before(row.position)
-        problem = self.checker.check(row)
-        if problem is not None:
-            self.walk.add(problem)
-        walk = self.walk
-        walk.head = link(walk.head, row)
-        walk.head_position = row.position
-        walk.events += 1
-        if self.upto is not None and row.position <= self.upto:
-            walk.at_position, walk.at_hash = row.position, walk.head
-        self._compare(row.position, walk.head)
-
-    def _compare(self, position: int, head: bytes) -> None:
-        if self.pending is not None and self.pending[0] == position:
-            self._note_recorded(position, self.pending[1])
-            if self.pending[1] != head:
-                self._break(
-                    Problem(
-                        position,
-                        "changed",
-                        f"position {position} differs from the event digested there "
-                        "(changed, replaced or moved)",
-                    )
-                )
-            self.pending = next(self.recorded, None)
-        elif self.pending is not None:
-            self._break(
-                Problem(
-                    position,
-                    "inserted",
-                    f"position {position} was not in the log when it was "
-                    "digested (inserted)",
-                )
-            )
-        elif position > self.walk.recorded_through:
-            self.new.append((position, head))
-
-    def finish(self) -> Walk:
-        self._missing_before(None)
-        return self.walk
 
 
 def walk_log(app: Any, upto: int | None = None, record: bool = False) -> Walk:
-    """One pass over the whole log: the chain head, the chain at `upto`, and
-    every problem found. With `record`, the hashes of positions not yet
-    recorded are kept for later verifications (only while no problem is found)."""
-    merge = Merge(app, upto)
-    for row in rows(app):
-        merge.step(row)
-        if record and len(merge.new) >= PAGE and not merge.walk.problems:
-            chain_table(app).record(merge.new)
-            merge.new = []
-    walk = merge.finish()
-    if record and not walk.problems:
-        chain_table(app).record(merge.new)
-    return walk
+    """One pass over the whole log (ledger/audit/walk.py), PAGE rows at a time."""
+    return walking.walk_log(app, PAGE, upto, record)
 
 
 # -- answers -------------------------------------------------------------------
@@ -441,12 +243,9 @@ def rebuild_table(app: Any, upto: int) -> None:
     chain recomputed from the events."""
     table = chain_table(app)
     table.forget_through(upto)
-    head, hashes = GENESIS, []
-    for row in rows(app):
-        if row.position > upto:
-            break
-        head = link(head, row)
-        hashes.append((row.position, head))
+    hashes = []
+    for position, head in chain_through(app, PAGE, upto):
+        hashes.append((position, head))
         if len(hashes) >= PAGE:
             table.record(hashes)
             hashes = []

@@ -71,6 +71,38 @@ def _decode(value: Any) -> Any:
 _NESTED = frozenset((dict, list))
 
 
+def decode_state(data: bytes) -> Any:
+    """What `_decode(orjson.loads(data))` gives, faster. An event's state is
+    an object whose values are mostly scalars and single dates: those are
+    decoded in place in the fresh object orjson returns. At its first nested
+    value (a request record's answer), if the dates decoded so far are as many
+    as the bytes hold `"_type_"` keys, the rest holds none, so it is already
+    what _decode would copy (without a backslash in the bytes, every key is
+    spelled out as written: none can hide)."""
+    value = orjson.loads(data)
+    if type(value) is not dict or (len(value) == 2 and "_type_" in value):
+        return _decode(value)
+    decoded = 0
+    for key, item in value.items():  # only existing keys are set: allowed
+        kind = type(item)
+        if kind is dict and len(item) == 2 and "_type_" in item:
+            value[key] = _DECODERS[item["_type_"]](item["_data_"])
+            decoded += 1
+        elif kind is dict or kind is list:
+            if decoded >= 0 and _holds_no_more(data, decoded):
+                return value
+            value[key] = _decode(item)
+            decoded = -1  # not counted past here: decode every value
+    return value
+
+
+def _holds_no_more(data: Any, decoded: int) -> bool:
+    """Whether the bytes hold exactly `decoded` "_type_" keys, all spelled out."""
+    return (
+        type(data) is bytes and b"\\" not in data and data.count(b'"_type_"') == decoded
+    )
+
+
 class OrjsonTranscoder(Transcoder):
     """Encodes state with orjson, keeping the order of keys."""
 
@@ -78,4 +110,4 @@ class OrjsonTranscoder(Transcoder):
         return orjson.dumps(obj, default=_encode, option=_OPTIONS)
 
     def decode(self, data: bytes) -> Any:
-        return _decode(orjson.loads(data))
+        return decode_state(data)
