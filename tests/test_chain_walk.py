@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
-from ledger.audit import chain
+from ledger.audit import ahead, chain
 from ledger.audit.walk import GENESIS, Linker, Problem, Walk, canonical, link
 from ledger.bulk import sample
 from ledger.bulk.importer import Options, import_file
@@ -226,9 +226,12 @@ def opened(source: Path, tmp_path: Path) -> Ledger:
 # -- untouched logs ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("parallel", [False, True])
 def test_a_sample_history_walks_as_before(
-    imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    imported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel: bool
 ) -> None:
+    """On one core, or with the decode checks on a second (ledger/audit/ahead.py)."""
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 0 if parallel else 10**12)
     app = opened(imported, tmp_path)
     try:
         head = app.event_rows.head()
@@ -393,6 +396,7 @@ def edit(url: str, edits: list[tuple[str, int]]) -> None:
     digested=st.booleans(),
     page=st.sampled_from([1, 7, 1000]),
     head_back=st.integers(0, 50),
+    parallel=st.booleans(),
 )
 def test_an_edited_log_walks_as_before(
     imported: Path,
@@ -402,10 +406,12 @@ def test_an_edited_log_walks_as_before(
     digested: bool,
     page: int,
     head_back: int,
+    parallel: bool,
 ) -> None:
     """Edits of every kind (with the chain recorded before, or not), pages
     of every size, and rows past the head the version check saw first (as
     rows written while the walk runs)."""
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 0 if parallel else 10**12)
     folder = tmp_path / uuid.uuid4().hex
     folder.mkdir()
     app = opened(imported, folder)
@@ -436,6 +442,7 @@ def test_an_edited_log_walks_as_before(
 def test_an_edited_log_walks_as_before_on_each_database(
     app: Ledger, monkeypatch: pytest.MonkeyPatch, edits: list[tuple[str, int]]
 ) -> None:
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 0)
     small_history(app)
     chain.digest(app)
     edit(app.url, edits)

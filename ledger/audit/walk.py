@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
+from ledger.audit.ahead import checked_pages
 from ledger.store.chain_table import ChainTable
 from ledger.store.damage import as_bytes, kind
-from ledger.store.decoding import EventStates
 from ledger.store.events import Row
 from ledger.store.scan import LogScan, originator_text
 
@@ -230,22 +230,20 @@ class Checker:
 
     def __init__(self, app: Any, versions: Versions) -> None:
         self.mapper = app.mapper
-        self.states = EventStates(app.mapper)
         self.versions = versions
+
+    def decoded(self, position: int, originator: str, version: int) -> Problem | None:
+        """A row EventStates vouched for (ledger/audit/ahead.py): it decodes."""
+        versions = self.versions
+        if position <= versions.scanned and originator not in versions.last:
+            return None  # it follows version - 1 (Versions)
+        return versions.check(position, originator, version)
 
     def check(
         self, position: int, originator: str, version: int, topic: Any, state: Any
     ) -> Problem | None:
-        if type(state) is bytes and self.states.decodes(topic, version, state):
-            versions = self.versions
-            if position <= versions.scanned and originator not in versions.last:
-                return None
-            return versions.check(position, originator, version)
-        return self._check(Row(position, UUID(originator), version, topic, state))
-
-    def _check(self, row: Row) -> Problem | None:
-        """The mapper's own verdict, for a row the fast check left to it."""
-        originator = str(row.originator_id)
+        """The mapper's own verdict, for a row EventStates left to it."""
+        row = Row(position, UUID(originator), version, topic, state)
         if as_bytes(row.state) is None:
             self.versions.check(row.position, originator, row.originator_version)
             return Problem(
@@ -360,17 +358,22 @@ def walk_log(
     of positions not yet recorded are kept for later verifications (only
     while no problem is found)."""
     scan = LogScan(app.event_rows)
-    versions = Versions(scan, app.event_rows.head(), page)
+    head_at_start = app.event_rows.head()
+    versions = Versions(scan, head_at_start, page)
     checker = Checker(app, versions)
     merge = Merge(app, upto, checker)
     linker = Linker()
     walk = merge.walk
     head = walk.head
-    for rows in scan.pages(-1, page):
-        for position, originator, version, topic, state in rows:
+    pages = checked_pages(app.mapper, scan.pages(-1, page), head_at_start)
+    for rows, unvouched in pages:
+        for i, (position, originator, version, topic, state) in enumerate(rows):
             if merge.pending is not None and merge.pending[0] < position:
                 merge._missing_before(position)
-            problem = checker.check(position, originator, version, topic, state)
+            if i in unvouched:
+                problem = checker.check(position, originator, version, topic, state)
+            else:
+                problem = checker.decoded(position, originator, version)
             if problem is not None:
                 walk.add(problem)
             head = linker(head, position, originator, version, topic, state)
