@@ -3,7 +3,9 @@ cases of `ledger db` (setup, readers, operators), which only the database's
 owner may run.
 
 `Team` asks the store (ledger/store/identity.py, ledger/store/roles.py) and
-decides; the write pipeline asks it for the actor of each write.
+decides; the write pipeline asks it for the actor of each write. A write
+asks nothing else: it loads only ledger/store/whoami.py, and the methods
+that need the roles or SQLAlchemy import them.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 from ledger.domain.errors import InvalidInput, NotFound, RuleViolation
 from ledger.domain.identity import Identity
 from ledger.domain.values import EMAIL
-from ledger.store import identity as store_identity
-from ledger.store import roles
-from ledger.store.roles import EventTables, Facts
+from ledger.store.whoami import who_is_on
 
 if TYPE_CHECKING:
     from ledger.store.identity import Connection, Engine
     from ledger.store.pg_database import Database
+    from ledger.store.roles import EventTables, Facts
 
 
 def bound_email(email: str) -> str:
@@ -32,18 +33,18 @@ def bound_email(email: str) -> str:
 
 
 class Team:
-    """ENGINE: SQLAlchemy's engine of the ledger, made on first use; DATABASE:
-    the native store's connection, if any, on which a write asks who it is
-    (so a write never loads SQLAlchemy)."""
+    """ENGINE: SQLAlchemy's engine of the ledger and TABLES: its event tables,
+    each made on first use; DATABASE: the native store's connection, if any,
+    on which a write asks who it is (so a write never loads SQLAlchemy)."""
 
     def __init__(
         self,
         engine: Callable[[], Engine],
-        tables: EventTables,
+        tables: Callable[[], EventTables],
         database: Database | None = None,
     ) -> None:
         self._engine = engine
-        self.tables = tables
+        self._tables = tables
         self.database = database
         self._identity: Identity | None = None
         self._read_models: Engine | None = None
@@ -51,30 +52,39 @@ class Team:
     @classmethod
     def of(cls, app: Any) -> Team:
         """The team of an eventsourcing application's event store."""
-        return cls(
-            lambda: app.event_rows.engine,
-            store_identity.event_tables(app),
-            app.pg_database,
-        )
+
+        def tables() -> EventTables:
+            from ledger.store import identity as store_identity
+
+            return store_identity.event_tables(app)
+
+        return cls(lambda: app.event_rows.engine, tables, app.pg_database)
 
     @cached_property
     def engine(self) -> Engine:
         return self._engine()
+
+    @cached_property
+    def tables(self) -> EventTables:
+        return self._tables()
 
     # -- who writes --------------------------------------------------------------
 
     def identity(self) -> Identity:
         """Who this connection is (asked once per application)."""
         if self._identity is None:
-            self._identity = (
-                store_identity.who_is_on(self.database)
-                if self.database is not None
-                else store_identity.who_is_through(self.engine)
-            )
+            if self.database is not None:
+                self._identity = who_is_on(self.database)
+            else:
+                from ledger.store import identity as store_identity
+
+                self._identity = store_identity.who_is_through(self.engine)
         return self._identity
 
     def read_model_engine(self) -> Engine:
         """The engine for the read models and the chain table."""
+        from ledger.store import identity as store_identity
+
         if self._read_models is None:
             self._read_models = store_identity.read_model_engine(
                 self.engine, self.identity()
@@ -83,6 +93,8 @@ class Team:
 
     def protection(self) -> dict[str, Any]:
         """`{"identity": "database"|"self-declared", "append_only": bool}`."""
+        from ledger.store import identity as store_identity
+
         return store_identity.protection(self.engine, self.tables, self.identity())
 
     # -- ledger db ... (owner only) ------------------------------------------------
@@ -93,6 +105,7 @@ class Team:
         """Groups, privileges, bindings, the append-only trigger; the read
         models (tables for which `read_models` says yes, and the chain
         table) handed to the reader group. Idempotent."""
+        from ledger.store import roles
         from ledger.store.chain_table import CHAIN_TABLE
 
         email = bound_email(owner_email) if owner_email is not None else None
@@ -120,12 +133,16 @@ class Team:
         }
 
     def add_reader(self, role: str) -> dict[str, Any]:
+        from ledger.store import roles
+
         with self._owner(ready=True) as (conn, facts):
             self._check_role(conn, role)
             roles.grant(conn, facts.groups.reader, role)
         return {"role": role, "reader": True, "group": facts.groups.reader}
 
     def remove_reader(self, role: str) -> dict[str, Any]:
+        from ledger.store import roles
+
         with self._owner(ready=True) as (conn, facts):
             self._check_role(conn, role)
             roles.revoke(conn, facts.groups.reader, role)
@@ -139,6 +156,8 @@ class Team:
         return answer
 
     def add_operator(self, role: str, email: str) -> dict[str, Any]:
+        from ledger.store import roles
+
         address = bound_email(email)
         with self._owner(ready=True) as (conn, facts):
             self._check_role(conn, role)
@@ -147,6 +166,8 @@ class Team:
         return {"role": role, "email": address, "group": facts.groups.operator}
 
     def remove_operator(self, role: str) -> dict[str, Any]:
+        from ledger.store import roles
+
         with self._owner(ready=True) as (conn, facts):
             self._check_role(conn, role)
             roles.revoke(conn, facts.groups.operator, role)
@@ -154,6 +175,8 @@ class Team:
         return {"role": role, "email": None, "group": facts.groups.operator}
 
     def operators(self) -> list[dict[str, Any]]:
+        from ledger.store import roles
+
         with self._owner(ready=True) as (conn, _facts):
             return roles.bindings(conn, self.tables)
 
@@ -162,6 +185,9 @@ class Team:
     @contextmanager
     def _owner(self, ready: bool = False) -> Iterator[tuple[Connection, Facts]]:
         """A transaction on the owner's connection, or refuse (rule admin)."""
+        from ledger.store import identity as store_identity
+        from ledger.store import roles
+
         if not store_identity.is_postgresql(self.engine):
             raise InvalidInput(
                 "`ledger db` manages PostgreSQL roles; this ledger is on "
@@ -189,5 +215,7 @@ class Team:
 
     @staticmethod
     def _check_role(conn: Connection, role: str) -> None:
+        from ledger.store import roles
+
         if not roles.role_exists(conn, role):
             raise NotFound("PostgreSQL role", role)

@@ -4,29 +4,24 @@ maintains the read models.
 SQLite has no logins: actors are self-declared. On PostgreSQL the login role
 is `session_user`; once `ledger db setup` ran, the e-mail bound to it (if
 any) is the actor of its writes (ledger/domain/identity.py decides). A write
-asks on the native store's connection (ledger/store/pg_database.py), without
+asks on the native store's connection (ledger/store/whoami.py), without
 SQLAlchemy; the team's other questions go through SQLAlchemy's engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.identity import DATABASE, SELF_DECLARED, Identity
 from ledger.store import roles
+from ledger.store.whoami import who_is
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from ledger.store.pg_database import Database
-
     # The connection types that ledger/team.py names in its signatures.
     Engine = sa.Engine
     Connection = sa.Connection
-
-# One row of a statement without parameters.
-Ask = Callable[[str], Sequence[Any]]
 
 
 def event_tables(app: Any) -> roles.EventTables:
@@ -45,24 +40,9 @@ def is_postgresql(engine: sa.Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def who_is(ask: Ask) -> Identity:
-    """The identity of the connection `ask` runs on: self-declared before
-    `ledger db setup`; else the login role and the e-mail bound to it (None
-    when unbound, or when the role is not even a reader)."""
-    role, ready = ask(roles.SESSION)
-    if not ready:
-        return Identity(SELF_DECLARED, role)
-    email = ask(roles.EMAIL_OF)[0] if ask(roles.MAY_ASK_WHOAMI)[0] else None
-    return Identity(DATABASE, role, email)
-
-
-def who_is_on(database: Database) -> Identity:
-    """`who_is` on the native store's connection."""
-    return who_is(lambda statement: database.rows(statement)[0])
-
-
 def who_is_through(engine: sa.Engine) -> Identity:
-    """`who_is` through SQLAlchemy: self-declared on SQLite."""
+    """Who the engine's connections are (ledger/store/whoami.py), asked
+    through SQLAlchemy: self-declared on SQLite."""
     if not is_postgresql(engine):
         return Identity(SELF_DECLARED)
     import sqlalchemy as sa

@@ -28,11 +28,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ledger.store.whoami import WHOAMI
+
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
 BINDINGS = "ledger_operators"
-WHOAMI = "ledger_whoami"
 TRIGGER = "ledger_append_only"
 MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1, in bytes
 
@@ -103,13 +104,6 @@ def _sql(statement: str) -> Any:
     return sa.text(statement)
 
 
-# Who a connection is: plain statements without parameters, so that any
-# connection can run them (ledger/store/identity.py).
-SESSION = f"SELECT session_user, to_regprocedure('{WHOAMI}()') IS NOT NULL"
-MAY_ASK_WHOAMI = f"SELECT has_function_privilege('{WHOAMI}()', 'EXECUTE')"
-EMAIL_OF = f"SELECT {WHOAMI}()"
-
-
 def quote(conn: sa.Connection, name: str) -> str:
     """A role, schema or table name as a quoted identifier (names may hold
     any character)."""
@@ -146,12 +140,6 @@ def is_member(conn: sa.Connection, role: str, group: str) -> bool:
         "AND (SELECT true FROM pg_roles WHERE rolname = :group)"
     )
     return bool(conn.execute(query, {"role": role, "group": group}).scalar())
-
-
-def session(conn: sa.Connection) -> tuple[str, bool]:
-    """(the login role, whether `ledger db setup` ran) in one query."""
-    role, ready = conn.execute(_sql(SESSION)).one()
-    return role, bool(ready)
 
 
 def is_set_up(conn: sa.Connection) -> bool:
@@ -373,13 +361,3 @@ def bindings(conn: sa.Connection, tables: EventTables) -> list[dict[str, Any]]:
         }
         for row in conn.execute(query, {"events": quote(conn, tables.events)})
     ]
-
-
-def email_of(conn: sa.Connection) -> str | None:
-    """The e-mail bound to this connection's login role, through the
-    SECURITY DEFINER function (members cannot read the whole table)."""
-    return conn.execute(_sql(EMAIL_OF)).scalar()
-
-
-def may_ask_whoami(conn: sa.Connection) -> bool:
-    return bool(conn.execute(_sql(MAY_ASK_WHOAMI)).scalar_one())
