@@ -127,11 +127,6 @@ class Ledger(StoredApplication):
         """The users' keys (ledger/store/subjects.py), on first use."""
         return Subjects(self.url, lambda: self.event_rows.engine, self.pg_database)
 
-    @property
-    def bulk_writes(self) -> bool:  # type: ignore[override]
-        """Under a batch, saves store their events with one bulk insert."""
-        return self.pending is not None
-
     def construct_repository(self) -> VoidingRepository:
         """The library's repository, folding with voided events skipped
         (no aggregate cache: each load reads the store)."""
@@ -833,7 +828,7 @@ class Ledger(StoredApplication):
         try:
             self.subjects.store(self._batch_subjects.values())
             self._batch_subjects = {}
-            recordings = self.save(*records)
+            written = self.save_batch(*records)
         except (IntegrityError, SubjectConflict):
             self.pending.drop()
             self._batch_subjects = {}
@@ -842,7 +837,7 @@ class Ledger(StoredApplication):
                 "changed by another write at the same moment; run it again"
             ) from None
         self.pending.saved()
-        return len(recordings)
+        return written
 
     def discard(self) -> None:
         """Forget every pending write of the batch: nothing is saved."""
@@ -856,14 +851,15 @@ class Ledger(StoredApplication):
         """The write's envelope, each value checked against its bound; its
         actor is the one the team decides (self-declared, or the e-mail bound
         to the PostgreSQL login role)."""
+        identity = self.identity()
         return Write(
-            actor=EMAIL.parse(actor_of_write(self.identity(), actor), "actor"),
+            actor=EMAIL.parse(actor_of_write(identity, actor), "actor"),
             on=DAY.parse(on, "on"),
             recorded_at=self.clock(),
             request_id=None
             if request_id is None
             else NAME.parse(request_id, "request_id"),
-            login_role=self.identity().role,
+            login_role=identity.role,
         )
 
     def _refused(

@@ -86,6 +86,11 @@ class Spec:
         return {**self.required, **self.optional, **COMMON}
 
     @cached_property
+    def keys(self) -> frozenset[str]:
+        """The keys a line of this command may have."""
+        return frozenset(self.fields) | {"command"}
+
+    @cached_property
     def must_have(self) -> tuple[str, ...]:
         return (*self.required, "on")
 
@@ -112,28 +117,33 @@ def command_line(number: int, record: Any) -> Line:
         raise ImportFileError(
             number, f"unknown command {name!r}; one of: {', '.join(COMMANDS)}"
         )
-    record = _user_as_email(number, found, dict(record))
-    del record["command"]
+    if "user" in record:
+        record = _user_as_email(number, found, dict(record))
     fields = found.fields
-    unknown = record.keys() - fields.keys()
-    if unknown:
+    if not record.keys() <= found.keys:
+        unknown = record.keys() - found.keys
         raise ImportFileError(
             number, f"{name}: unknown field(s) {', '.join(sorted(unknown))}"
         )
     missing = [f for f in found.must_have if record.get(f) is None]
     if missing:
         raise ImportFileError(number, f"{name}: missing field(s) {', '.join(missing)}")
-    values = {}
-    for field, value in record.items():
-        if value is not None:
-            values[field] = _convert(number, fields[field], value)
+    given: dict[str, Any] = {}
+    common: dict[str, Any] = {}
+    try:  # in the line's order: the first bad value is the one named
+        for field, value in record.items():
+            if value is not None and field != "command":
+                into = common if field in COMMON else given
+                into[field] = fields[field].parse(value)
+    except InvalidInput as error:
+        raise ImportFileError(number, error.message) from None
     return Line(
         number,
         found.command.name,
-        {f: values[f] for f in values if f not in COMMON},
-        values["on"],
-        values.get("actor"),
-        values.get("request_id"),
+        given,
+        common["on"],
+        common.get("actor"),
+        common.get("request_id"),
     )
 
 
@@ -144,13 +154,6 @@ def _user_as_email(number: int, found: Spec, record: dict[str, Any]) -> dict[str
             raise ImportFileError(number, "give either email or user, not both")
         record["email"] = record.pop("user")
     return record
-
-
-def _convert(number: int, field: Field, value: Any) -> Any:
-    try:
-        return field.parse(value)
-    except InvalidInput as error:
-        raise ImportFileError(number, error.message) from None
 
 
 # -- the two formats ---------------------------------------------------------------

@@ -222,6 +222,28 @@ class EventRecorder(SnapshotRecorder, ApplicationRecorder):
             for row in self.database.rows(sql, params)
         ]
 
+    def select_first_versions(
+        self, originator_ids: Sequence[UUID]
+    ) -> list[Notification]:
+        """Version 1 of each of these aggregates that is stored, with its
+        position: a bulk import's look-up of its request records and new
+        partners, in one query (no SQLAlchemy to load for it). The state as
+        the database holds it (the caller checks it is bytes)."""
+        sql = (
+            f"SELECT id, {COLUMNS} FROM {self.table} "
+            "WHERE originator_id = ANY(%s) AND originator_version = 1"
+        )
+        return [
+            Notification(
+                id=row[0],
+                originator_id=row[1],
+                originator_version=row[2],
+                topic=row[3],
+                state=row[4],
+            )
+            for row in self.database.rows(sql, (list(originator_ids),))
+        ]
+
     def max_notification_id(self) -> int | None:
         found = self.database.rows(f"SELECT max(id) FROM {self.table}")
         return None if found[0][0] is None else int(found[0][0])

@@ -253,18 +253,8 @@ class Subjects:
         by_lookup = {
             self.lookup(partner, email): (partner, email) for partner, email in users
         }
-        lookups = sorted(by_lookup)
         found = {}
-        for start in range(0, len(lookups), MAX_PARAMETERS):
-            names = {
-                f"l{n}": lookups[start + n]
-                for n in range(min(MAX_PARAMETERS, len(lookups) - start))
-            }
-            rows = self._run(
-                "SELECT subject, lookup, key, email FROM ledger_subject_keys "
-                f"WHERE lookup IN ({', '.join(':' + n for n in names)})",
-                names,
-            )
+        for rows in self._by_lookups(sorted(by_lookup)):
             for subject, lookup, key, email in rows:
                 found[by_lookup[lookup]] = (
                     str(subject),
@@ -272,6 +262,20 @@ class Subjects:
                     email or "",
                 )
         return found
+
+    def _by_lookups(self, lookups: list[str]) -> Iterator[list[tuple[Any, ...]]]:
+        """The key rows of these lookups: on PostgreSQL in one query with an
+        array (a long IN list costs more to prepare than to run), on SQLite
+        in queries of at most MAX_PARAMETERS."""
+        query = "SELECT subject, lookup, key, email FROM ledger_subject_keys WHERE "
+        if self.path is None:
+            yield self._run(query + "lookup = ANY(:lookups)", {"lookups": lookups})
+            return
+        for start in range(0, len(lookups), MAX_PARAMETERS):
+            chunk = lookups[start : start + MAX_PARAMETERS]
+            names = {f"l{n}": lookup for n, lookup in enumerate(chunk)}
+            in_list = ", ".join(":" + name for name in names)
+            yield self._run(f"{query}lookup IN ({in_list})", names)
 
     def was_forgotten(self, partner: str, email: str) -> bool:
         return bool(
