@@ -101,6 +101,19 @@ class FoldView(handlers.View):
         rows[key] = {**row, **values}
         return True
 
+    # View's own, each without its second call (handlers run them for most
+    # events: a rebuild spends its time here).
+    def update_one(self, table: str, where: dict[str, Any], **values: Any) -> None:
+        rows, key = self.tables[table], self.key_of[table](where)
+        row = rows.get(key)
+        if row is None:
+            raise ViewError(f"{table} has no row {where}")
+        rows[key] = {**row, **values}
+
+    def value(self, table: str, column: str, **where: Any) -> Any:
+        row = self.tables[table].get(self.key_of[table](where))
+        return None if row is None else row[column]
+
     def delete(self, table: str, **where: Any) -> None:
         self.tables[table].pop(self.key_of[table](where), None)
 

@@ -6,6 +6,8 @@ there sends one message per row). Both run in the caller's transaction.
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import date
 from operator import itemgetter
 from typing import Any
 
@@ -27,22 +29,22 @@ def insert_rows(
 def _executemany(
     conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
 ) -> None:
-    """SQLite: one executemany on the driver's cursor, with dates written as
-    SQLAlchemy writes them there (ISO text), skipping its per-row work. The
-    rows are the caller's to give away: their dates are replaced in place."""
+    """SQLite: one executemany on the driver's cursor, skipping SQLAlchemy's
+    per-row work; dates are bound as it stores them there (see below)."""
     names = [c.name for c in table.columns]
-    dates = [c.name for c in table.columns if isinstance(c.type, sa.Date)]
-    for row in rows:
-        for name in dates:
-            day = row[name]
-            if day is not None:
-                row[name] = day.isoformat()
     values = _getter(names)
     columns = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     insert = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
     cursor.executemany(insert, map(values, rows))
+
+
+# A date bound by sqlite3 is its ISO text, as SQLAlchemy's Date stores it on
+# SQLite: what sqlite3's default adapter (deprecated since Python 3.12) does,
+# registered here so that it stays so. The driver calls it without a Python
+# frame; converting a rebuild's dates row by row beforehand cost more.
+sqlite3.register_adapter(date, date.isoformat)
 
 
 def _getter(names: list[str]) -> Any:
