@@ -47,11 +47,11 @@ class Decoder:
                 self.mapper.to_domain_event(
                     StoredEvent(originator_id, version, topic, state)
                 )
-                for _, version, topic, state in stored
+                for _, _, version, topic, state in stored
             ]
         found, new, set_dict = self.found, object.__new__, object.__setattr__
         events: list[Any] = []
-        for _, version, topic, state in stored:
+        for _, _, version, topic, state in stored:
             cls, class_version, convert = found.get(topic) or self._find(topic)
             values = self._values(state)
             values["originator_id"] = convert(originator_id)

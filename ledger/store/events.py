@@ -21,8 +21,9 @@ from ledger.store.damage import state_bytes
 from ledger.store.errors import store_errors
 
 PAGE = 1000
-# An event as a rebuild reads it: (position, version, topic, state bytes).
-Raw = tuple[int, int, str, bytes]
+# An event as a rebuild reads it: (position, aggregate id as the driver reads
+# it, version, topic, state bytes).
+Raw = tuple[int, Any, int, str, bytes]
 SQLITE_MAX_PARAMETERS = 900  # below SQLite's bound-parameter limit
 
 
@@ -175,26 +176,31 @@ class EventRows:
     ) -> Iterator[tuple[UUID, list[Raw]]]:
         """Every event stored under one of these topics up to a position,
         aggregate by aggregate: each aggregate's id and its events in version
-        order, as (position, version, topic, state bytes). One query along
-        the (originator_id, originator_version) index, read in chunks with
-        the driver's own cursor (a server-side one on PostgreSQL), so that a
-        rebuild folds one aggregate at a time and pays no per-row toll of
-        SQLAlchemy. On `conn`: a reader that writes as it reads must do both
-        on one connection (on SQLite, a write that spills to the file waits
-        for every other connection's read to end). A state that is not bytes
-        raises DamagedEvent naming its position."""
+        order, as the driver's rows (see Raw). One query, sorted by aggregate
+        and version, read in chunks with the driver's own cursor (a
+        server-side one on PostgreSQL), so that a rebuild folds one aggregate
+        at a time and pays no per-row toll of SQLAlchemy. On `conn`: a reader
+        that writes as it reads must do both on one connection (on SQLite, a
+        write that spills to the file waits for every other connection's read
+        to end). A state that is not bytes raises DamagedEvent naming its
+        position."""
         key: Any = None
         events: list[Raw] = []
-        for position, originator, version, topic, state in self._driver_rows(
-            topics, upto, conn, chunk
-        ):
+        for row in self._driver_rows(topics, upto, conn, chunk):
+            position, originator, version, topic, state = row
             if originator != key:
                 if events:
                     yield _stored_uuid(key), events
                 key, events = originator, []
             if type(state) is not bytes:
-                state = state_bytes(position, state)
-            events.append((position, version, topic, state))
+                row = (
+                    position,
+                    originator,
+                    version,
+                    topic,
+                    state_bytes(position, state),
+                )
+            events.append(row)
         if events:
             yield _stored_uuid(key), events
 
