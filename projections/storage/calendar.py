@@ -24,15 +24,14 @@ from ledger.domain.deadlines import (
     VoidedDates,
 )
 from ledger.domain.names import seat_benefit
+from projections.storage.queries import Partners, of_partners
 
 Tables = dict[str, sa.Table]
 ByPartner = dict[str, list[Any]]
 
 
-def _by_partner(conn: sa.Connection, table: sa.Table, partner: str | None) -> ByPartner:
-    query = sa.select(table)
-    if partner is not None:
-        query = query.where(table.c.partner == partner)
+def _by_partner(conn: sa.Connection, table: sa.Table, partner: Partners) -> ByPartner:
+    query = sa.select(table).where(*of_partners(table.c.partner, partner))
     found: ByPartner = defaultdict(list)
     for row in conn.execute(query):
         found[row.partner].append(row)
@@ -151,7 +150,7 @@ def seats(
 
 
 def partner_dates(
-    conn: sa.Connection, tables: Tables, partner: str | None, on: date
+    conn: sa.Connection, tables: Tables, partner: Partners, on: date
 ) -> list[PartnerDates]:
     """Each partner's dated facts as of `on`, partners enrolled by then only,
     in partner order."""

@@ -9,6 +9,7 @@ Rows are ordered in Python (the database's collation may differ).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,18 +25,38 @@ from ledger.domain.rules import bulk_credit_conflicts, is_expiring_soon
 
 Rows = list[dict[str, Any]]
 Tables = dict[str, sa.Table]
+# One partner, several (`audit check` reads them a chunk at a time), or all.
+Partners = str | Sequence[str] | None
+
+
+def of_partners(column: Any, partner: Partners) -> tuple[Any, ...]:
+    """The WHERE clause that picks the rows of `partner`."""
+    if partner is None:
+        return ()
+    if isinstance(partner, str):
+        return (column == partner,)
+    return (column.in_(list(partner)),)
+
+
+def partners_in(conn: sa.Connection, tables: Tables) -> list[str]:
+    """Every partner a generation's tables hold rows of."""
+    found: set[str] = set()
+    for table in tables.values():
+        if "partner" in table.c:
+            query = sa.select(table.c.partner).distinct()
+            found.update(p for (p,) in conn.execute(query) if p is not None)
+    return sorted(found)
 
 
 def _rows(
-    conn: sa.Connection, table: sa.Table, partner: str | None, *where: Any
+    conn: sa.Connection, table: sa.Table, partner: Partners, *where: Any
 ) -> list[Any]:
-    if partner is not None:
-        where = (*where, table.c.partner == partner)
+    where = (*where, *of_partners(table.c.partner, partner))
     return list(conn.execute(sa.select(table).where(*where)))
 
 
 def entitlement_rows(
-    conn: sa.Connection, tables: Tables, partner: str | None, on: date
+    conn: sa.Connection, tables: Tables, partner: Partners, on: date
 ) -> Rows:
     """What was granted, what is used, what can still be activated on `on`."""
     found = _rows(conn, tables["entitlements"], partner)
@@ -53,7 +74,7 @@ def _last_day(on: date, within: int) -> date:
 
 
 def expiring_rows(
-    conn: sa.Connection, tables: Tables, partner: str | None, on: date, within: int
+    conn: sa.Connection, tables: Tables, partner: Partners, on: date, within: int
 ) -> Rows:
     """R11: what ends within `within` days of `on`, with the FAQ's remedy."""
     table = tables["expiry"]
@@ -74,7 +95,7 @@ def expiring_rows(
 
 
 def reassignable_rows(
-    conn: sa.Connection, tables: Tables, partner: str | None, on: date
+    conn: sa.Connection, tables: Tables, partner: Partners, on: date
 ) -> Rows:
     """R14: every held seat, its dates, and whether it can move on `on`."""
     found = _rows(conn, tables["seats"], partner)
@@ -84,7 +105,7 @@ def reassignable_rows(
     ]
 
 
-def conflict_rows(conn: sa.Connection, tables: Tables, partner: str | None) -> Rows:
+def conflict_rows(conn: sa.Connection, tables: Tables, partner: Partners) -> Rows:
     """R15: users holding a Bulk Credit seat together with other offers."""
     seats: dict[tuple[str, str], list[str]] = defaultdict(list)
     for row in _rows(conn, tables["seats"], partner):
