@@ -167,7 +167,10 @@ class Versions:
     def __init__(self, scan: LogScan, head: int, page: int) -> None:
         self.scan = scan
         self.scanned = head
-        self.last: dict[str, int] = {o: 0 for o in irregular(scan, head, page)}
+        found = scan.out_of_order(head)
+        if found is None:
+            found = irregular(scan, head, page)
+        self.last: dict[str, int] = dict.fromkeys(found, 0)
 
     def _followed(self, originator: str, version: int, position: int) -> int:
         """The last version counted of an aggregate not yet followed."""

@@ -34,19 +34,27 @@ class ChainTable:
         _metadata.create_all(self.engine, tables=[chain_table], checkfirst=True)
 
     def recorded(self) -> Iterator[tuple[int, bytes]]:
-        """The chain hashes recorded by earlier digests, in order, page by page."""
+        """The chain hashes recorded by earlier digests, in order, page by
+        page (read with the driver: a verify reads one per event)."""
         if not sa.inspect(self.engine).has_table(CHAIN_TABLE):
             return
+        postgres = self.engine.dialect.name == "postgresql"
+        mark = "%s" if postgres else "?"
+        sql = (
+            f"SELECT position, sha256 FROM {CHAIN_TABLE} WHERE position > {mark} "
+            f"ORDER BY position LIMIT {mark}"
+        )
         after = -(2**62)
         while True:
-            query = (
-                sa.select(chain_table.c.position, chain_table.c.sha256)
-                .where(chain_table.c.position > after)
-                .order_by(chain_table.c.position)
-                .limit(PAGE)
-            )
             with self.engine.connect() as conn:
-                page = [(p, bytes(h)) for p, h in conn.execute(query)]
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                cursor = driver.cursor(binary=True) if postgres else driver.cursor()
+                try:
+                    cursor.execute(sql, (after, PAGE))
+                    page = [(p, bytes(h)) for p, h in cursor.fetchall()]
+                finally:
+                    cursor.close()
             yield from page
             if len(page) < PAGE:
                 return

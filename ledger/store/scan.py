@@ -63,6 +63,15 @@ class LogScan:
             f"WHERE (originator_id, originator_version, id) > ({key}, {mark}, {mark}) "
             f"AND id <= {mark} {order} LIMIT {mark}"
         )
+        # PostgreSQL ranks each aggregate's events by position on the server
+        # (one sort, no row sent but those found); SQLite's rows are read
+        # along its covering index and compared by the walk (walk.irregular).
+        self.out_of_order_sql = (
+            "SELECT DISTINCT oid FROM (SELECT originator_id::text AS oid, "
+            "originator_version AS version, row_number() OVER "
+            "(PARTITION BY originator_id ORDER BY id) AS rank "
+            f"FROM {self.name} WHERE id <= %s) AS ranked WHERE version <> rank"
+        )
         self.last_version_sql = (
             f"SELECT max(originator_version) FROM {self.name} "
             f"WHERE originator_id = {key} AND id <= {mark}"
@@ -109,6 +118,16 @@ class LogScan:
             if len(found) < page:
                 return
             found = self._fetch(self.versions_sql, (*found[-1], upto, page))
+
+    def out_of_order(self, upto: int) -> list[str] | None:
+        """PostgreSQL: the aggregates whose events up to a position are not
+        versions 1, 2, ..., n in order of position (their version is not
+        their rank by position). None elsewhere: read them with `versions`."""
+        if not self.postgres:
+            return None
+        return [
+            originator for (originator,) in self._fetch(self.out_of_order_sql, (upto,))
+        ]
 
     def last_version(self, originator: str, upto: int) -> int:
         """The highest version of an aggregate (by its text) stored up to a
