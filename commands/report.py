@@ -39,10 +39,13 @@ def report() -> None:
 
 
 def _emit(obj: Any, page: Page, query: Callable[[Any], list[dict[str, Any]]]) -> None:
-    """Catch the projections up, run the report, print a page of its rows."""
+    """Catch the projections up, run the report, print a page of its rows.
+    The application opens only if the reports need it (on an SQLite file,
+    only when there are new events to apply)."""
     from projections import Reports
 
-    page.emit(obj.output, query(Reports(obj.app)))
+    reports = Reports.opening(obj.db, obj.lock_timeout, lambda: obj.app)
+    page.emit(obj.output, query(reports))
 
 
 @report.command()

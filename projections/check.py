@@ -72,6 +72,9 @@ def projection_rows(
     """The same report rows as the projections hold them for these partners."""
 
     def read(name: str, query: Any, *args: Any) -> list[Any]:
+        return reports.read_rows(name, lambda fetch: query(fetch, names, *args))
+
+    def read_sql(name: str, query: Any, *args: Any) -> list[Any]:
         return reports.read(name, lambda conn, t: query(conn, t, names, *args))
 
     reveal = reports.app.reveal  # users as the reports show them
@@ -82,7 +85,7 @@ def projection_rows(
         "conflicts": reveal(read("conflicts", queries.conflict_rows)),
         "deadlines": [
             deadline_row(d)
-            for dates in read("deadlines", calendar.partner_dates, on)
+            for dates in read_sql("deadlines", calendar.partner_dates, on)
             for d in deadlines(dates)
         ],
     }

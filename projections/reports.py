@@ -5,22 +5,34 @@
 
 Every report first catches the projections up with the event store (cheap
 when nothing is new), then reads the live generation's tables.
+
+On an SQLite file, catching up and the reports (entitlements, expiring,
+reassignable, conflicts) go through sqlite3 (storage/lite.py), and the
+application is opened only when there are events to apply: a report on
+caught-up projections loads neither SQLAlchemy nor the domain's events.
+Everything else (rebuild, status, follow, the calendar's dates) and every
+other database go through SQLAlchemy (storage/control.py).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ledger.domain.deadlines import Deadline, PartnerDates, VoidedDates, deadlines
 from ledger.domain.errors import NotFound
-from ledger.domain.partner import partner_uuid
+from ledger.store.sqlite_log import SqliteLog, sqlite_path
 from projections import NAMES
-from projections.runner import Progress, Runner
-from projections.storage import calendar, queries
-from projections.storage.control import Store
+from projections.storage import queries
+from projections.storage.lite import LiteStore
+
+if TYPE_CHECKING:
+    from ledger.domain.deadlines import Deadline, PartnerDates, VoidedDates
+    from projections.runner import Progress, Runner
+    from projections.storage.control import Store
 
 Rows = list[dict[str, Any]]
 T = TypeVar("T")
@@ -29,19 +41,83 @@ T = TypeVar("T")
 class Reports:
     def __init__(self, app: Any, page_size: int = 1000) -> None:
         self.app = app
-        # Read models are maintained through the team's engine: on a ledger
-        # set up for a team it acts as the reader group, which owns them.
-        self.store = Store(app.team.read_model_engine())
-        self.store.ensure()
-        self.runner = Runner(app, self.store, page_size)
+        self._start(app.url, app.lock_timeout, lambda: app, page_size)
+
+    @classmethod
+    def opening(
+        cls,
+        url: str,
+        lock_timeout: float,
+        open_app: Callable[[], Any],
+        page_size: int = 1000,
+    ) -> Reports:
+        """The reports of the ledger at URL, opening its application
+        (`open_app()`) only once they need it."""
+        reports = cls.__new__(cls)
+        reports._start(url, lock_timeout, open_app, page_size)
+        return reports
+
+    def _start(
+        self,
+        url: str,
+        lock_timeout: float,
+        open_app: Callable[[], Any],
+        page_size: int,
+    ) -> None:
+        self.url = url
+        self._open_app = open_app
+        self.page_size = page_size
         self._live: dict[str, int] = {}
+        self.lite: LiteStore | None = None
+        self.log: SqliteLog | None = None
+        path = sqlite_path(url)
+        # A new ledger (no file yet, or no read models in it) opens the
+        # application and makes the tables through SQLAlchemy, once.
+        lite = _lite(path, lock_timeout) if path and os.path.exists(path) else None
+        if lite is None:
+            self.store.ensure()
+            lite = _lite(path, lock_timeout) if path is not None else None
+        if lite is not None and path is not None:
+            self.lite, self.log = lite, SqliteLog(path, lock_timeout)
+
+    @cached_property
+    def app(self) -> Any:
+        return self._open_app()
+
+    @cached_property
+    def store(self) -> Store:
+        """The read models through SQLAlchemy, on the team's engine: on a
+        ledger set up for a team it acts as the reader group, which owns them."""
+        from projections.storage.control import Store
+
+        return Store(self.app.team.read_model_engine())
+
+    @cached_property
+    def runner(self) -> Runner:
+        """Rebuilds, status and follow, through SQLAlchemy."""
+        from projections.runner import Runner
+
+        return Runner(self.app, self.store, self.page_size)
+
+    @cached_property
+    def _catching_up(self) -> Runner:
+        """Catch-up: through sqlite3 on an SQLite file."""
+        from projections.runner import Runner
+
+        if self.lite is None:
+            return self.runner
+        return Runner(self.app, self.lite, self.page_size, self.log)
 
     # -- keeping up ----------------------------------------------------------
 
     def catch_up(self) -> int:
         """Apply the events recorded since each projection's position;
         return how many were applied."""
-        return self.runner.catch_up()
+        if self.lite is not None and self.log is not None:
+            low = min(g.position for g in self.lite.live())
+            if self.log.head() <= low:
+                return 0  # nothing new: the application need not even open
+        return self._catching_up.catch_up()
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> int:
         """Rebuild one projection (all if None) from the first event into new
@@ -103,6 +179,8 @@ class Reports:
 
     def dates(self, partner: str | None, on: date) -> list[PartnerDates]:
         """Each partner's dated facts as of `on` (calendar and timeline)."""
+        from projections.storage import calendar
+
         self.catch_up()
         found = self._read(
             "deadlines",
@@ -115,6 +193,8 @@ class Reports:
     def voided(self, partner: str, on: date) -> list[VoidedDates]:
         """What the partner's voided events had drawn, for those that began
         by `on` (the timeline strikes them through)."""
+        from projections.storage import calendar
+
         self.catch_up()
         return self._read(
             "voided", lambda conn, tables: calendar.voided(conn, tables, partner, on)
@@ -122,6 +202,8 @@ class Reports:
 
     def deadlines(self, partner: str | None, on: date) -> list[Deadline]:
         """Every deadline of the partner (all if None) judged on `on`."""
+        from ledger.domain.deadlines import deadlines
+
         return [d for found in self.dates(partner, on) for d in deadlines(found)]
 
     def _report(
@@ -129,38 +211,87 @@ class Reports:
     ) -> Rows:
         """Catch up, read the rows; no rows may mean an unknown partner."""
         self.catch_up()
+        store: Any = self.lite or self.store
         rows = self._read(
-            name, lambda conn, tables: query(conn, tables, partner, *args)
+            name,
+            lambda fetch: query(fetch, partner, *args),
+            store,
+            store.report,
         )
         if not rows:
             self.check_partner(partner)
         # rows name users by reference: shown by e-mail, or pseudonym once
         # forgotten (ledger/store/subjects.py)
-        return self.app.reveal(rows)
+        return self.reveal(rows)
+
+    def reveal(self, rows: Rows) -> Rows:
+        """The application's reveal; while it is not open (an SQLite file),
+        the same through the users' key tables."""
+        if "app" in self.__dict__:
+            return self.app.reveal(rows)  # type: ignore[no-any-return]
+        from ledger.store.subjects import Subjects
+
+        return Subjects(self.url, lambda: self.app.event_rows.engine).reveal(rows)
 
     def check_partner(self, partner: str | None) -> None:
         """An unknown partner is bad input (exit 2 at the CLI)."""
-        if partner is not None and not self.app.event_rows.exists(
-            partner_uuid(partner)
-        ):
+        if partner is None:
+            return
+        from ledger.domain.ids import partner_uuid
+
+        if self.log is not None and "app" not in self.__dict__:
+            found = self.log.exists(partner_uuid(partner))
+        else:
+            found = self.app.event_rows.exists(partner_uuid(partner))
+        if not found:
             raise NotFound("partner", partner)
 
     def read(self, name: str, query: Callable[[Any, Any], list[T]]) -> list[T]:
-        """`query(conn, tables)` on the live generation of a projection, as
-        it is (no catch-up, no check of the partner): `audit check` reads
-        its chunks of partners so."""
+        """`query(conn, tables)` (SQLAlchemy) on the live generation of a
+        projection, as it is (no catch-up, no check of the partner): `audit
+        check` reads its chunks of partners so."""
         return self._read(name, query)
 
-    def _read(self, name: str, query: Callable[[Any, Any], list[T]]) -> list[T]:
-        """Read the live generation (remembered between reports); if a
-        rebuild replaced it (its tables are gone), read the new one."""
+    def read_rows(self, name: str, query: Callable[..., list[T]]) -> list[T]:
+        """`query(fetch)` (queries.py) on the live generation of a
+        projection, as it is, through the store reports use."""
+        store: Any = self.lite or self.store
+        return self._read(name, query, store, store.report)
+
+    def _read(
+        self,
+        name: str,
+        query: Callable[..., list[T]],
+        store: Any = None,
+        read: Callable[[str, int, Callable[..., list[T]]], list[T] | None]
+        | None = None,
+    ) -> list[T]:
+        """Read the live generation (remembered between reports) with
+        `read(name, generation, query)` (the store's read_live by default);
+        if a rebuild replaced it (its tables are gone), read the new one."""
+        store = store or self.store
+        read = read or store.read_live
         while True:
-            generation = self._live.get(name) or self.store.live_generation(name)
-            found = self.store.read_live(name, generation, query)
+            generation = self._live.get(name) or store.live_generation(name)
+            found = read(name, generation, query)
             if found is not None:
                 self._live[name] = generation
                 return found
-            self._live[name] = self.store.live_generation(name)
+            self._live[name] = store.live_generation(name)
+
+
+def _lite(path: str, lock_timeout: float) -> LiteStore | None:
+    """The sqlite3 store of an SQLite file that holds every projection's live
+    generation, else None (and if the file is not even a database, the usual
+    way, through the application, says what it is)."""
+    lite = LiteStore(path, lock_timeout)
+    try:
+        if not lite.missing():
+            return lite
+    except lite.database_error:
+        pass
+    lite.close()
+    return None
 
 
 def _stuck(failure: dict[str, Any] | None, generation: Any) -> dict[str, Any] | None:

@@ -16,17 +16,18 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.utils import resolve_topic
 
 from ledger.domain.errors import LedgerError
 from projections import handlers
-from projections.fold import Fold
-from projections.storage import DATA_ERRORS, DatabaseError, tables_of
-from projections.storage.control import Generation, Moved, Store
+from projections.storage.generations import Generation, Moved
 from projections.storage.rows import Rows
+
+if TYPE_CHECKING:
+    from projections.fold import Fold
 
 Batch = list[tuple[Any, Tracking]]
 Progress = Callable[[int], Any]
@@ -118,10 +119,19 @@ class _HandlerFailed(Exception):
 
 
 class Runner:
-    def __init__(self, app: Any, store: Store, page_size: int = 1000) -> None:
+    """Applies events to the generations of a store: control.Store
+    (SQLAlchemy) or, on an SQLite file, lite.LiteStore (sqlite3), which have
+    the same methods and rows (rows.py)."""
+
+    def __init__(
+        self, app: Any, store: Any, page_size: int = 1000, log: Any = None
+    ) -> None:
         self.app = app
         self.store = store
         self.page_size = page_size
+        # Where pages of events are read: the application's event rows, or
+        # on an SQLite file its log through sqlite3 (ledger/store/sqlite_log.py)
+        self.log = log
         self.fold: Fold | None = None  # the last rebuild's fold, if it folded
 
     # -- applying events -------------------------------------------------------
@@ -132,7 +142,7 @@ class Runner:
         """Apply a batch in one transaction, or stop at the failing event.
         `rows` (the generation's rows kept in memory) are forgotten when the
         transaction fails, since they may hold its rolled-back changes."""
-        rows = (rows or Rows(tables_of(generation.name, generation.generation))).at(
+        rows = (rows or self.store.rows(generation.name, generation.generation)).at(
             generation.position
         )
         try:
@@ -144,7 +154,7 @@ class Runner:
         except Moved:
             rows.forget()
             raise
-        except DATA_ERRORS as error:
+        except self.store.data_errors as error:
             # Writing the page's rows failed (e.g. a value the column can't
             # hold): apply the events one by one to find the one it is.
             rows.forget()
@@ -174,7 +184,7 @@ class Runner:
         )
         try:
             self.store.record_failure(generation, error.record())
-        except DatabaseError:
+        except self.store.database_error:
             pass  # the error itself still says everything; status won't show it
         return error
 
@@ -236,7 +246,7 @@ class Runner:
             self.apply(generation, batch, rows)
         except Moved:
             return
-        except (ProjectionFailed, DatabaseError):
+        except (ProjectionFailed, self.store.database_error):
             if self.store.live_generation(generation.name) == generation.generation:
                 raise
 
@@ -276,17 +286,20 @@ class Runner:
 
     def notifications(self, after: int) -> list[Notification]:
         """The next page of stored events after a position."""
+        if self.log is not None:
+            return self.log.notifications(after, self.page_size)  # type: ignore[no-any-return]
         return self.app.event_rows.notifications(after, self.page_size)
 
-    @staticmethod
-    def _rows(cache: dict[tuple[str, int], Rows], generation: Generation) -> Rows:
+    def _rows(self, cache: dict[tuple[str, int], Rows], generation: Generation) -> Rows:
         """The generation's rows in memory; at position 0 its tables are
         still empty, so they are complete."""
         key = (generation.name, generation.generation)
         if key not in cache:
-            tables = tables_of(generation.name, generation.generation)
-            cache[key] = Rows(
-                tables, generation.position, complete=generation.position == 0
+            cache[key] = self.store.rows(
+                generation.name,
+                generation.generation,
+                generation.position,
+                complete=generation.position == 0,
             )
         return cache[key]
 
@@ -325,6 +338,8 @@ class Runner:
             return self._rebuild(names, progress)
 
     def _rebuild(self, names: tuple[str, ...], progress: Progress | None) -> int:
+        from projections.fold import Fold  # rebuilds only: SQLAlchemy's bulk writes
+
         # Their keys are built once the fold has written the rows (fold.py).
         fresh = self.store.next_generations(names, keyed=False)
         head = self.head()

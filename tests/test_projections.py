@@ -200,13 +200,17 @@ def test_an_unknown_partner_is_not_found(faq):
 def test_catching_up_when_nothing_is_new_is_two_queries(faq):
     reports = Reports(faq)
     assert reports.catch_up() > 0
-    statements = []
+    statements: list[str] = []
     engine = faq.event_rows.engine
 
     def listener(*args: Any) -> None:
         statements.append(args[2])
 
     sa.event.listen(engine, "before_cursor_execute", listener)
+    if reports.lite is not None:  # an SQLite file: through sqlite3 (storage/lite.py)
+        assert reports.log is not None
+        for conn in (reports.lite.connection(), reports.log.connection()):
+            conn.set_trace_callback(statements.append)
     try:
         assert reports.catch_up() == 0
     finally:

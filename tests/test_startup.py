@@ -104,3 +104,19 @@ def test_the_fast_exit_keeps_output_and_exit_codes(ledger_file):
     helped = ledger("--help")
     assert helped.returncode == 0
     assert helped.stdout.rstrip().splitlines()[-1].split()[0] == "void"
+
+
+def test_a_caught_up_report_on_sqlite_loads_no_sqlalchemy_nor_the_events(
+    ledger_file,
+):
+    args = ("--db", ledger_file, "-o", "json", "report", "entitlements")
+    first = ledger(*args, "--partner", "P1", "--on", "2020-06-01")
+    assert first.returncode == 0, first.stderr  # the read models made, caught up
+    modules = imported(*args, "--partner", "P1", "--on", "2020-06-01")
+    assert "projections.storage.lite" in modules
+    assert not {
+        m for m in modules if m.split(".")[0] in ("sqlalchemy", "eventsourcing")
+    }
+    assert not {"ledger.application", "ledger.domain.partner"} & modules
+    unknown = ledger(*args, "--partner", "P404", "--on", "2020-06-01")
+    assert unknown.returncode == 2 and "P404" in unknown.stderr

@@ -13,18 +13,18 @@ immutable events: such a user can't be forgotten without editing the log.
 
 from __future__ import annotations
 
-import re
-
 from ledger.domain.errors import NotFound, RuleViolation
 from ledger.domain.partner import Partner, UserForgotten
+from ledger.domain.references import (  # noqa: F401 - also imported from here
+    PSEUDONYM,
+    PSEUDONYM_PREFIX,
+    REF,
+    REF_DIGITS,
+    REF_PREFIX,
+    pseudonym,
+)
 from ledger.domain.state import User
 from ledger.domain.write import Write
-
-REF_PREFIX = "user-"
-PSEUDONYM_PREFIX = "forgotten-"
-REF_DIGITS = 12
-REF = re.compile(rf"{REF_PREFIX}[0-9a-f]{{{REF_DIGITS}}}")
-PSEUDONYM = re.compile(rf"{PSEUDONYM_PREFIX}[0-9a-f]{{{REF_DIGITS}}}")
 
 MIGRATE_HINT = (
     "to erase it, start a new ledger (--db NEW) and record the partner's "
@@ -37,12 +37,6 @@ def is_ref(name: str) -> bool:
     """A user reference (the name events use), as opposed to an e-mail
     stored in clear by a ledger written before references existed."""
     return REF.fullmatch(name) is not None
-
-
-def pseudonym(ref: str) -> str:
-    """How a forgotten user's reference reads: stable, and the same in every
-    output."""
-    return PSEUDONYM_PREFIX + ref.removeprefix(REF_PREFIX)
 
 
 def ref_of_pseudonym(name: str) -> str | None:

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from dataclasses import field
 from datetime import date
-from functools import lru_cache
 from typing import Any, ClassVar
-from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from ledger.domain.admins import current_admins, granted, revoked
+from ledger.domain.ids import (  # noqa: F401 - imported from here by their users
+    NAMESPACE,
+    partner_uuid,
+    request_uuid,
+)
 from ledger.domain.names import seat_benefit
 from ledger.domain.rules import check_not_before
 from ledger.domain.state import (
@@ -32,18 +35,6 @@ from ledger.domain.state import (
     Ticket,
     User,
 )
-
-NAMESPACE = uuid5(NAMESPACE_URL, "https://benefits-ledger/")
-
-
-# An import derives each id several times per line (uuid5 costs ~10 µs).
-IDS_CACHED = 16384
-
-
-@lru_cache(maxsize=IDS_CACHED)
-def partner_uuid(partner: str) -> UUID:
-    """Deterministic aggregate id: two enrollments of one partner collide."""
-    return uuid5(NAMESPACE, f"partner:{partner}")
 
 
 class Partner(Aggregate):
@@ -526,8 +517,3 @@ class Request(Aggregate):
         self.fingerprint = ""
         self.answer: dict[str, Any] = {}
         self.refusal: dict[str, Any] | None = None
-
-
-@lru_cache(maxsize=IDS_CACHED)
-def request_uuid(request_id: str) -> UUID:
-    return uuid5(NAMESPACE, f"request:{request_id}")

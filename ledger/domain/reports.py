@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain.dates import days_between
-from ledger.domain.partner import Partner
 from ledger.domain.rules import (
     PRODUCT_KEY,
     TECHNICAL,
@@ -23,8 +22,11 @@ from ledger.domain.rules import (
     is_reassignable,
     usable_on,
 )
-from ledger.domain.state import Benefit
 from ledger.domain.views import iso
+
+if TYPE_CHECKING:  # the projections' reports use the row shapes without them
+    from ledger.domain.partner import Partner
+    from ledger.domain.state import Benefit
 
 REMEDIES = {
     "membership": "renew the membership",

@@ -6,12 +6,14 @@ Dates are ISO strings here; the same shapes serve the CLI and audit replays.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain.names import seat_number
-from ledger.domain.partner import Partner
 from ledger.domain.rules import bulk_credit_conflicts, is_bulk_credit
-from ledger.domain.state import Benefit, Key, Period, Seat, Subscription, Ticket
+
+if TYPE_CHECKING:  # annotations only: a report's row shapes need no events
+    from ledger.domain.partner import Partner
+    from ledger.domain.state import Benefit, Key, Period, Seat, Subscription, Ticket
 
 
 def iso(day: date | None) -> str | None:

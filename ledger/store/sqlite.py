@@ -36,6 +36,10 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 
+from ledger.store.sqlite_log import sqlite_path
+
+__all__ = ["Database", "EventRecorder", "Factory", "SnapshotRecorder", "sqlite_path"]
+
 SQLITE_PATH = "SQLITE_PATH"
 SQLITE_BUSY_SECONDS = "SQLITE_BUSY_SECONDS"
 DEFAULT_BUSY_SECONDS = 5.0
@@ -62,17 +66,6 @@ SNAPSHOTS_DDL = (
     "\tPRIMARY KEY (originator_id, originator_version)\n"
     ")",
 )
-
-
-def sqlite_path(url: str) -> str | None:
-    """The file of an SQLAlchemy SQLite URL (`sqlite:///ledger.db`,
-    `sqlite:////abs/path.db`), or None for another database or an in-memory
-    one (left to SQLAlchemy)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or "?" in url:
-        return None
-    path = url[len(prefix) :]
-    return path if path and path != ":memory:" else None
 
 
 class Database:

@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ledger.domain.erasure import REF_DIGITS, REF_PREFIX, pseudonym
-from ledger.store.sqlite import sqlite_path
+from ledger.domain.references import REF_DIGITS, REF_PREFIX, pseudonym
+from ledger.store.sqlite_log import sqlite_path
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

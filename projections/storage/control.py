@@ -7,14 +7,17 @@ fills a new generation and `flip` points readers at it in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from projections import NAMES
-from projections.storage import tables_of
+from projections.storage.alchemy import DATA_ERRORS, DatabaseError, tables_of
+from projections.storage.generations import Generation, Moved
 from projections.storage.lock import projections_lock
+from projections.storage.queries import Partners, of_partners
+from projections.storage.rows import Rows
 from projections.storage.tables import (
     CONTROL,
     FAILURES,
@@ -25,19 +28,15 @@ from projections.storage.tables import (
     index_tables,
 )
 
-
-class Moved(Exception):
-    """Another runner applied these events first: re-read the positions."""
-
-
-@dataclass(frozen=True)
-class Generation:
-    name: str
-    generation: int
-    position: int
+__all__ = ["Generation", "Moved", "Store"]
 
 
 class Store:
+    # What a page's rows can fail on for what they hold, and any database
+    # error (runner.py), as this store raises them.
+    data_errors = DATA_ERRORS
+    database_error = DatabaseError
+
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
@@ -55,6 +54,38 @@ class Store:
             if self.live_generation(name) == generation:
                 raise
             return None
+
+    def report(self, name: str, generation: int, query: Callable[..., Any]) -> Any:
+        """`query(fetch)` on a generation's tables (queries.py says what
+        fetch answers); None if they are gone (a rebuild replaced that
+        generation meanwhile)."""
+
+        def read(conn: sa.Connection, tables: dict[str, sa.Table]) -> Any:
+            def fetch(
+                table: str, partner: Partners, between: Any = None
+            ) -> list[dict[str, Any]]:
+                found = tables[table]
+                where = []
+                if between is not None:
+                    column, low, high = between
+                    where += [found.c[column] >= low, found.c[column] <= high]
+                where += of_partners(found.c.partner, partner)
+                query = sa.select(found).where(*where)
+                return [dict(row) for row in conn.execute(query).mappings()]
+
+            return query(fetch)
+
+        return self.read_live(name, generation, read)
+
+    def rows(
+        self,
+        name: str,
+        generation: int,
+        position: int | None = None,
+        complete: bool = False,
+    ) -> Rows:
+        """A generation's rows in memory (see rows.py)."""
+        return Rows(tables_of(name, generation), position, complete)
 
     def ensure(self) -> None:
         """Create the control tables, and a first generation of any projection

@@ -4,16 +4,21 @@ The rows are shaped by ledger/reports.py's helpers, so they equal the
 reference rows for the same events and date. Everything that depends on the
 date asked (status, days left, eligibility) is computed here, never stored.
 Rows are ordered in Python (the database's collation may differ).
+
+Each query reads through `fetch(table, partner, between)` (the store's: SQL
+through SQLAlchemy in control.py, through sqlite3 in lite.py), which answers
+a table's rows as dicts, of `partner` (one, several, or all if None), and
+with `between` = (column, low, high) only those whose column lies in [low,
+high].
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any
-
-import sqlalchemy as sa
 
 from ledger.domain.reports import (
     entitlement_row,
@@ -24,13 +29,13 @@ from ledger.domain.reports import (
 from ledger.domain.rules import bulk_credit_conflicts, is_expiring_soon
 
 Rows = list[dict[str, Any]]
-Tables = dict[str, sa.Table]
+Fetch = Callable[..., Rows]
 # One partner, several (`audit check` reads them a chunk at a time), or all.
 Partners = str | Sequence[str] | None
 
 
 def of_partners(column: Any, partner: Partners) -> tuple[Any, ...]:
-    """The WHERE clause that picks the rows of `partner`."""
+    """The SQLAlchemy WHERE clause that picks the rows of `partner`."""
     if partner is None:
         return ()
     if isinstance(partner, str):
@@ -38,8 +43,11 @@ def of_partners(column: Any, partner: Partners) -> tuple[Any, ...]:
     return (column.in_(list(partner)),)
 
 
-def partners_in(conn: sa.Connection, tables: Tables) -> list[str]:
-    """Every partner a generation's tables hold rows of."""
+def partners_in(conn: Any, tables: dict[str, Any]) -> list[str]:
+    """Every partner a generation's tables hold rows of (SQLAlchemy tables,
+    on its connection)."""
+    import sqlalchemy as sa  # `audit check` only: a report never asks
+
     found: set[str] = set()
     for table in tables.values():
         if "partner" in table.c:
@@ -48,21 +56,12 @@ def partners_in(conn: sa.Connection, tables: Tables) -> list[str]:
     return sorted(found)
 
 
-def _rows(
-    conn: sa.Connection, table: sa.Table, partner: Partners, *where: Any
-) -> list[Any]:
-    where = (*where, *of_partners(table.c.partner, partner))
-    return list(conn.execute(sa.select(table).where(*where)))
-
-
-def entitlement_rows(
-    conn: sa.Connection, tables: Tables, partner: Partners, on: date
-) -> Rows:
+def entitlement_rows(fetch: Fetch, partner: Partners, on: date) -> Rows:
     """What was granted, what is used, what can still be activated on `on`."""
-    found = _rows(conn, tables["entitlements"], partner)
+    found = fetch("entitlements", partner)
     return [
-        entitlement_row(row._mapping, on)
-        for row in sorted(found, key=lambda r: (r.partner, r.benefit))
+        entitlement_row(row, on)
+        for row in sorted(found, key=itemgetter("partner", "benefit"))
     ]
 
 
@@ -73,46 +72,37 @@ def _last_day(on: date, within: int) -> date:
         return date.max
 
 
-def expiring_rows(
-    conn: sa.Connection, tables: Tables, partner: Partners, on: date, within: int
-) -> Rows:
+def expiring_rows(fetch: Fetch, partner: Partners, on: date, within: int) -> Rows:
     """R11: what ends within `within` days of `on`, with the FAQ's remedy."""
-    table = tables["expiry"]
-    found = _rows(
-        conn,
-        table,
-        partner,
-        table.c.ends_on >= on,
-        table.c.ends_on <= _last_day(on, within),
-    )
+    found = fetch("expiry", partner, ("ends_on", on, _last_day(on, within)))
     return sort_expiry(
         [
-            expiry_row(row.partner, row.what, row.id, row.ends_on.isoformat(), on)
+            expiry_row(
+                row["partner"], row["what"], row["id"], row["ends_on"].isoformat(), on
+            )
             for row in found
-            if is_expiring_soon(row.ends_on, on, within)
+            if is_expiring_soon(row["ends_on"], on, within)
         ]
     )
 
 
-def reassignable_rows(
-    conn: sa.Connection, tables: Tables, partner: Partners, on: date
-) -> Rows:
+def reassignable_rows(fetch: Fetch, partner: Partners, on: date) -> Rows:
     """R14: every held seat, its dates, and whether it can move on `on`."""
-    found = _rows(conn, tables["seats"], partner)
+    found = fetch("seats", partner)
     return [
-        reassignable_row(row._mapping, on)
-        for row in sorted(found, key=lambda r: (r.partner, r.seat))
+        reassignable_row(row, on)
+        for row in sorted(found, key=itemgetter("partner", "seat"))
     ]
 
 
-def conflict_rows(conn: sa.Connection, tables: Tables, partner: Partners) -> Rows:
+def conflict_rows(fetch: Fetch, partner: Partners) -> Rows:
     """R15: users holding a Bulk Credit seat together with other offers."""
     seats: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for row in _rows(conn, tables["seats"], partner):
-        seats[(row.partner, row.user)].append(row.seat)
+    for row in fetch("seats", partner):
+        seats[(row["partner"], row["user"])].append(row["seat"])
     offers: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for row in _rows(conn, tables["offers"], partner):
-        offers[(row.partner, row.user)].append(row.offer)
+    for row in fetch("offers", partner):
+        offers[(row["partner"], row["user"])].append(row["offer"])
     rows = []
     for key in sorted(seats.keys() & offers.keys()):
         conflicts = bulk_credit_conflicts(offers[key])

@@ -1,4 +1,5 @@
-"""The projections' tables, in the ledger's own database.
+"""The projections' tables, in the ledger's own database, as SQLAlchemy
+tables (their columns are declared in layout.py).
 
 Each projection keeps its rows in tables of one *generation* (`proj_<name>_g<N>`):
 a rebuild fills generation N+1 while readers keep using N, then one
@@ -11,15 +12,38 @@ readers use). Only dates are stored: nothing that depends on "today".
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
+from projections.storage.layout import (
+    FAILURES_TABLE,
+    LAYOUTS,
+    LIVE_TABLE,
+    TRACKING_TABLE,
+    Column,
+    layout,
+    table_name,
+)
+
+__all__ = [
+    "CONTROL",
+    "FAILURES",
+    "LAYOUTS",
+    "LIVE",
+    "TRACKING",
+    "create_tables",
+    "define",
+    "drop_tables",
+    "is_read_model_table",
+    "table_name",
+]
+
 CONTROL = sa.MetaData()
 
 TRACKING = sa.Table(
-    "projection_tracking",
+    TRACKING_TABLE,
     CONTROL,
     sa.Column("name", sa.String(40), primary_key=True),
     sa.Column("generation", sa.Integer, primary_key=True, autoincrement=False),
@@ -27,7 +51,7 @@ TRACKING = sa.Table(
 )
 
 LIVE = sa.Table(
-    "projection_live",
+    LIVE_TABLE,
     CONTROL,
     sa.Column("name", sa.String(40), primary_key=True),
     sa.Column("generation", sa.Integer, nullable=False),
@@ -37,7 +61,7 @@ LIVE = sa.Table(
 # failed there, so its position stays just before it. Kept for `projections
 # status`; it no longer applies once the generation's position passed it.
 FAILURES = sa.Table(
-    "projection_failures",
+    FAILURES_TABLE,
     CONTROL,
     sa.Column("name", sa.String(40), primary_key=True),
     sa.Column("generation", sa.Integer, nullable=False),
@@ -47,172 +71,36 @@ FAILURES = sa.Table(
     sa.Column("message", sa.String, nullable=False),
 )
 
-
-def _key(name: str) -> sa.Column:
-    return sa.Column(name, sa.String, primary_key=True)
-
-
-def _text(name: str) -> sa.Column:
-    return sa.Column(name, sa.String, nullable=False)
-
-
-def _count(name: str) -> sa.Column:
-    """Counts are BIGINT: the column holds whatever count the domain accepts."""
-    return sa.Column(name, sa.BigInteger, nullable=False)
-
-
-def _day(name: str, nullable: bool = False, index: bool = False) -> sa.Column:
-    return sa.Column(name, sa.Date, nullable=nullable, index=index)
-
-
-def _number(name: str) -> sa.Column:
-    return sa.Column(name, sa.Integer, primary_key=True, autoincrement=False)
-
-
-def _maybe(name: str) -> sa.Column:
-    return sa.Column(name, sa.String, nullable=True)
-
-
-Columns = Callable[[], list[sa.Column]]
-
-LAYOUTS: dict[str, dict[str, Columns]] = {
-    "entitlements": {
-        "entitlements": lambda: [
-            _key("partner"),
-            _key("benefit"),
-            _text("kind"),
-            _text("product"),
-            _count("quantity"),
-            _count("used"),
-            _day("activated_on", nullable=True),
-            _day("activate_by"),
-        ],
-    },
-    "expiry": {
-        "expiry": lambda: [
-            _key("partner"),
-            _key("what"),
-            _key("id"),
-            _day("ends_on", index=True),
-        ],
-        "benefits": lambda: [_key("partner"), _key("benefit"), _day("activate_by")],
-    },
-    "seats": {
-        "seats": lambda: [
-            _key("partner"),
-            _key("seat"),
-            _text("benefit"),
-            _text("user"),
-            _text("state"),
-            _day("assigned_on"),
-            _day("reassignable_on"),
-        ],
-    },
-    "conflicts": {
-        "offers": lambda: [_key("partner"), _key("user"), _key("offer")],
-        "seats": lambda: [_key("partner"), _key("seat"), _text("user")],
-        "bulk_benefits": lambda: [_key("partner"), _key("benefit")],
-    },
-    # The dates of issue 18's calendar and timeline, kept with the effective
-    # date of each fact so that a report can answer as of any date.
-    "deadlines": {
-        "periods": lambda: [
-            _key("partner"),
-            sa.Column("start", sa.Date, primary_key=True),
-            _day("renewal_start_date"),
-            _day("renewal_date"),
-            _day("since"),
-            _day("next_start", nullable=True),
-            _day("next_on", nullable=True),
-        ],
-        "memberships": lambda: [_key("partner"), _day("latest")],
-        "benefits": lambda: [
-            _key("partner"),
-            _key("benefit"),
-            _text("kind"),
-            _text("product"),
-            _count("quantity"),
-            _day("granted_on"),
-            _day("period_start"),
-            _day("benefit_expiry_date"),
-            _day("activate_by"),
-            _day("activated_on", nullable=True),
-        ],
-        "keys": lambda: [
-            _key("partner"),
-            _key("key"),
-            _text("benefit"),
-            _count("licenses"),
-            _day("redeemed_on", nullable=True),
-            _day("usable_until", nullable=True),
-            _maybe("subscription"),
-            _maybe("mode"),
-            sa.Column("number", sa.Integer, nullable=True),
-            sa.Column("sub_licenses", sa.BigInteger, nullable=True),
-            _day("sub_end", nullable=True),
-            _day("next_redemption_on", nullable=True),
-        ],
-        "subscriptions": lambda: [
-            _key("partner"),
-            _key("subscription"),
-            _text("tenant"),
-            _day("created_on"),
-            _count("redemptions"),
-            _text("last_key"),
-        ],
-        "seats": lambda: [
-            _key("partner"),
-            _key("seat"),
-            _text("benefit"),
-            _count("assignments"),
-        ],
-        "assignments": lambda: [
-            _key("partner"),
-            _key("seat"),
-            _number("number"),
-            _day("assigned_on"),
-            _day("reassignable_on"),
-            _day("signed_in_on", nullable=True),
-            _day("ended_on", nullable=True),
-        ],
-    },
-    # what voided events (corrections) had drawn, struck through on the timeline
-    "voided": {
-        "voided": lambda: [
-            _key("partner"),
-            _number("version"),
-            _text("kind"),
-            _text("ident"),
-            _text("event"),
-            _day("start"),
-            _day("end"),
-            _text("reason"),
-            _day("voided_on"),
-        ],
-    },
+TYPES = {
+    "string": sa.String,
+    "date": sa.Date,
+    "integer": sa.Integer,
+    "bigint": sa.BigInteger,
 }
 
 
-def _partners() -> list[sa.Column]:
-    """Which partner each aggregate id is (learnt from its Enrolled event)."""
-    return [
-        sa.Column("originator_id", sa.String(36), primary_key=True),
-        _text("partner"),
-    ]
-
-
-def table_name(projection: str, table: str, generation: int) -> str:
-    middle = "" if table == projection else f"_{table}"
-    return f"proj_{projection}{middle}_g{generation}"
+def _column(column: Column) -> sa.Column:
+    kind = sa.String(column.length) if column.length else TYPES[column.type]
+    settings: dict[str, Any] = (
+        {"primary_key": True} if column.key else {"nullable": column.nullable}
+    )
+    if column.indexed:
+        settings["index"] = True
+    if column.key and column.type == "integer":
+        settings["autoincrement"] = False  # a number, not a row id
+    return sa.Column(column.name, kind, **settings)
 
 
 def define(projection: str, generation: int) -> dict[str, sa.Table]:
     """The tables of one projection generation, by short name."""
     metadata = sa.MetaData()
-    layout = {**LAYOUTS[projection], "partners": _partners}
     return {
-        table: sa.Table(table_name(projection, table, generation), metadata, *columns())
-        for table, columns in layout.items()
+        table: sa.Table(
+            table_name(projection, table, generation),
+            metadata,
+            *map(_column, columns),
+        )
+        for table, columns in layout(projection).items()
     }
 
 

@@ -1,0 +1,90 @@
+"""The event log of an SQLite ledger read with the standard library's
+sqlite3 alone (no SQLAlchemy): its head and whether an aggregate has events,
+which is all a report asks of the log while its projections are caught up
+(eventsourcing is not even imported), and pages of notifications for a
+catch-up, on a connection of the reader's own (the application's recorder
+has one connection, for its own writes)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification
+
+# The Ledger application's event table (ledger/store/sqlite.py names each
+# table after its application; tests/test_lite_projections.py checks it).
+EVENTS_TABLE = "ledger_events"
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of an SQLAlchemy SQLite URL (`sqlite:///ledger.db`,
+    `sqlite:////abs/path.db`), or None for another database or an in-memory
+    one (left to SQLAlchemy)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    path = url[len(prefix) :]
+    return path if path and path != ":memory:" else None
+
+
+class SqliteLog:
+    """Reads of the event table, on one sqlite3 connection of its own."""
+
+    def __init__(self, path: str, timeout: float, table: str = EVENTS_TABLE) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.table = table
+        self._conn: sqlite3.Connection | None = None
+
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        return self._conn
+
+    def _one(self, query: str, params: tuple[object, ...] = ()) -> tuple | None:
+        row: tuple | None = self.connection().execute(query, params).fetchone()
+        return row
+
+    def head(self) -> int:
+        """The position of the last stored event (0 for an empty log)."""
+        found = self._one(f"SELECT max(id) FROM {self.table}")
+        return int(found[0] or 0) if found else 0
+
+    def exists(self, originator_id: UUID) -> bool:
+        """Whether an aggregate has any stored event."""
+        query = f"SELECT 1 FROM {self.table} WHERE originator_id = ? LIMIT 1"
+        return self._one(query, (originator_id.bytes,)) is not None
+
+    def notifications(self, after: int, limit: int) -> list[Notification]:
+        """The next `limit` events after a position, as the library's
+        notifications (what projections track their position by); a state
+        not stored as bytes is DamagedEvent naming its position, as through
+        SQLAlchemy (ledger/store/events.py)."""
+        from eventsourcing.persistence import Notification
+
+        from ledger.store.damage import state_bytes
+
+        query = (
+            "SELECT id, originator_id, originator_version, topic, state "
+            f"FROM {self.table} WHERE id > ? ORDER BY id LIMIT ?"
+        )
+        return [
+            Notification(
+                id=position,
+                originator_id=UUID(bytes=bytes(originator)),
+                originator_version=version,
+                topic=topic,
+                state=state_bytes(position, state),
+            )
+            for position, originator, version, topic, state in self.connection()
+            .execute(query, (after, limit))
+            .fetchall()
+        ]
