@@ -297,10 +297,11 @@ def _exit(done: SystemExit) -> NoReturn:
     short command's time): the application is closed by now, so what is left
     is the exit handlers and the output, run and flushed here as the
     interpreter would. Anything unusual (another thread still running, an
-    exit that is not a code, output that can't be flushed) takes the usual
-    way out."""
+    exit that is not a code, output that can't be flushed, a profiler or a
+    tracer that writes its report at exit) takes the usual way out."""
     code = 0 if done.code is None else done.code
-    if not isinstance(code, int) or threading.active_count() > 1:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if not isinstance(code, int) or threading.active_count() > 1 or watched:
         raise done
     gc.freeze()
     atexit._run_exitfuncs()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,6 +96,8 @@ def terminal_width() -> int | None:
     stream = sys.stdout
     try:
         if stream.isatty():
+            import shutil  # a terminal only: piped output never pays for it
+
             return shutil.get_terminal_size().columns
     except (AttributeError, ValueError, OSError):
         return None

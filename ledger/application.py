@@ -20,7 +20,6 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from ledger.bulk.batch import Batch
 from ledger.domain import (
     benefits,
     corrections,
@@ -76,6 +75,7 @@ from ledger.store.subjects import NewSubject, SubjectConflict, Subjects
 from ledger.store.topics import topics_of
 
 if TYPE_CHECKING:
+    from ledger.bulk.batch import Batch
     from ledger.team import Team
 
 SELF_DECLARED_IDENTITY = Identity()  # the actor is whoever --actor names
@@ -806,6 +806,8 @@ class Ledger(StoredApplication):
         left, unless the batch was dropped (`discard()`, as a dry run does).
         With `remember_refusals`, a refused write with a request id keeps its
         refusal as that id's answer (saved with the batch)."""
+        from ledger.bulk.batch import Batch  # imports only: a write needs none
+
         self.pending = Batch(remember_refusals=remember_refusals)
         self._batch_subjects = {}
         try:

@@ -120,3 +120,48 @@ def test_a_caught_up_report_on_sqlite_loads_no_sqlalchemy_nor_the_events(
     assert not {"ledger.application", "ledger.domain.partner"} & modules
     unknown = ledger(*args, "--partner", "P404", "--on", "2020-06-01")
     assert unknown.returncode == 2 and "P404" in unknown.stderr
+
+
+def test_our_dataclasses_compile_their_seldom_used_methods_late_and_alike():
+    """ledger/quick_dataclasses.py: a dataclass of ours gets the very methods
+    the standard library makes, only compiled on their first call."""
+    import dataclasses
+    from datetime import date
+    from uuid import uuid4
+
+    from ledger.domain.partner import TenantAdded
+    from ledger.domain.state import Period
+
+    @dataclasses.dataclass
+    class Eager:  # the same fields, made by the standard library at once
+        start: date
+        renewal_date: date
+        renewal_start_date: date
+
+    days = (date(2020, 1, 31), date(2021, 1, 31), date(2020, 11, 2))
+    period, eager = Period(*days), Eager(*days)
+    assert repr(period) == repr(eager).replace(Eager.__qualname__, "Period", 1)
+    assert period == Period(*days) and period != Period(*days[:2], days[0])
+    assert (period == eager) is False
+
+    def added(tenant: str) -> TenantAdded:
+        return TenantAdded(
+            originator_id=uuid4(),
+            originator_version=2,
+            timestamp=TenantAdded.create_timestamp(),
+            on=days[0],
+            actor="a@b.example",
+            request_id=None,
+            tenant=tenant,
+        )
+
+    event = added("T1")
+    same = TenantAdded(**vars(event))
+    assert event == same and hash(event) == hash(same) and event != added("T1")
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign"):
+        event.tenant = "T2"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete"):
+        del event.tenant
+    assert repr(event).startswith("TenantAdded(originator_id=")
+    if sys.version_info < (3, 13):
+        assert getattr(dataclasses._create_fn, "deferring", False)

@@ -18,3 +18,16 @@ def pseudonym(ref: str) -> str:
     """How a forgotten user's reference reads: stable, and the same in every
     output."""
     return PSEUDONYM_PREFIX + ref.removeprefix(REF_PREFIX)
+
+
+def mentions_users(data: object) -> bool:
+    """Whether DATA (JSON-ready: dicts, lists, strings) holds any string that
+    may name a user (a reference or an encrypted e-mail, both of which carry
+    REF_PREFIX): if not, there is nothing to reveal (ledger/store/subjects.py)."""
+    if isinstance(data, str):
+        return REF_PREFIX in data
+    if isinstance(data, dict):
+        return any(mentions_users(k) or mentions_users(v) for k, v in data.items())
+    if isinstance(data, (list, tuple)):
+        return any(mentions_users(v) for v in data)
+    return False

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from eventsourcing.persistence import Notification
 
 # The Ledger application's event table (ledger/store/sqlite.py names each
@@ -68,6 +69,8 @@ class SqliteLog:
         notifications (what projections track their position by); a state
         not stored as bytes is DamagedEvent naming its position, as through
         SQLAlchemy (ledger/store/events.py)."""
+        from uuid import UUID
+
         from eventsourcing.persistence import Notification
 
         from ledger.store.damage import state_bytes
