@@ -107,6 +107,9 @@ class Ledger(StoredApplication):
         # by the batch's writes not saved yet: stored just before their events.
         self._new_subjects: list[NewSubject] = []
         self._batch_subjects: dict[tuple[str, str], NewSubject] = {}
+        # The partner `user add` loaded to look for its user named in clear,
+        # taken again by the decision (one read of the store per write).
+        self._preloaded: Partner | None = None
         super().__init__(url, lock_timeout)
 
     @cached_property
@@ -263,9 +266,11 @@ class Ledger(StoredApplication):
     def _named_in_clear(self, partner: str, email: str) -> bool:
         """A user of a ledger written before references, named by e-mail."""
         try:
-            return email in self.load(partner).users
+            loaded = self.load(partner)
         except NotFound:
             return False
+        self._preloaded = loaded
+        return email in loaded.users
 
     def _stored_refs(self, args: dict[str, Any]) -> dict[str, Any]:
         """ARGS with the reference of a user this write meant to add replaced
@@ -389,6 +394,7 @@ class Ledger(StoredApplication):
             raise
         finally:
             self._new_subjects = []
+            self._preloaded = None
 
     def _decide(
         self,
@@ -443,7 +449,11 @@ class Ledger(StoredApplication):
         if spec.scope == ENROLLMENT:
             membership.check_not_enrolled(partner, self._enrolled(partner))
             return None
-        loaded = self.load(partner)
+        preloaded, self._preloaded = self._preloaded, None
+        if preloaded is not None and preloaded.partner == partner:
+            loaded = preloaded
+        else:
+            loaded = self.load(partner)
         membership.check_admin(loaded, write.actor, write.on)
         return loaded
 

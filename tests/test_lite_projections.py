@@ -110,3 +110,19 @@ def test_the_log_read_through_sqlite3_is_the_applications(tmp_path):
         assert app.recorder.table == EVENTS_TABLE
     finally:
         app.close()
+
+
+@pytest.mark.parametrize(
+    "kind", [sqlite3.OperationalError, sqlite3.IntegrityError, sqlite3.DataError]
+)
+def test_a_database_error_through_sqlite3_reads_as_through_sqlalchemy(kind):
+    import sqlalchemy as sa
+
+    from ledger.store.errors import worded_as_sqlalchemy
+
+    raw = kind("database is locked")
+    through_sqlalchemy = getattr(sa.exc, kind.__name__)("SELECT 1", {}, raw)
+    with pytest.raises(kind) as caught, worded_as_sqlalchemy():
+        raise raw
+    assert type(caught.value).__name__ == type(through_sqlalchemy).__name__
+    assert str(caught.value) == str(through_sqlalchemy).splitlines()[0]

@@ -26,15 +26,13 @@ from eventsourcing.persistence import (
 from ledger.store import topics  # noqa: F401 - old event topics resolve
 from ledger.store.damage import state_bytes
 from ledger.store.errors import DEFAULT_LOCK_TIMEOUT, StoreFailed, store_errors
-from ledger.store.pg_database import Database as PgDatabase
-from ledger.store.pg_database import connect_args
-from ledger.store.postgres import PG_LOCK_SECONDS, PG_URL
 from ledger.store.snapshots import SealedSnapshotStore, new_seal
 from ledger.store.sqlite import SQLITE_BUSY_SECONDS, SQLITE_PATH, sqlite_path
 from ledger.store.transcoder import OrjsonTranscoder
 
 if TYPE_CHECKING:
     from ledger.store.events import EventRows, Row
+    from ledger.store.pg_database import Database as PgDatabase
 
 
 def store_env(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict[str, str]:
@@ -49,6 +47,10 @@ def store_env(url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> dict[str,
             SQLITE_PATH: path,
             SQLITE_BUSY_SECONDS: str(lock_timeout),
         }
+    # not an SQLite file: only now the PostgreSQL store's modules are loaded
+    from ledger.store.pg_database import connect_args
+    from ledger.store.postgres import PG_LOCK_SECONDS, PG_URL
+
     if connect_args(url) is not None:
         return {
             "PERSISTENCE_MODULE": "ledger.store.postgres:Factory",
@@ -126,6 +128,10 @@ class StoredApplication(Application):
         """The native PostgreSQL store's connection (ledger/store/postgres.py),
         on which a write also asks who it is and keeps users' keys; None for
         any other store."""
+        if sqlite_path(self.url) is not None:
+            return None  # an SQLite file (and its modules not even loaded)
+        from ledger.store.pg_database import Database as PgDatabase
+
         database = getattr(self.factory, "database", None)
         return database if isinstance(database, PgDatabase) else None
 

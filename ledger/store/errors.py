@@ -123,6 +123,34 @@ def translated(error: BaseException) -> StoreFailed:
     return StoreFailed(f"the ledger database failed: {_what_failed(error)}")
 
 
+class _Worded:
+    """Marks an sqlite3 error worded as SQLAlchemy words it."""
+
+
+_WORDED: dict[type, type] = {}
+
+
+@contextmanager
+def worded_as_sqlalchemy() -> Iterator[None]:
+    """sqlite3 errors raised inside, as SQLAlchemy raised them where this
+    code used to go through it (the read models, pages of the event log):
+    an error of the same class name (a subclass of the driver's), whose
+    message reads `(sqlite3.OperationalError) database is locked`, so every
+    message built from it stays as it was."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.Error as error:
+        if isinstance(error, _Worded):
+            raise
+        kind = type(error)
+        if kind not in _WORDED:
+            _WORDED[kind] = type(kind.__name__, (kind, _Worded), {})
+        worded = _WORDED[kind](f"({kind.__module__}.{kind.__name__}) {error}")
+        raise worded from error
+
+
 @contextmanager
 def store_errors() -> Iterator[None]:
     """Translate any database error raised inside into a StoreFailed; an

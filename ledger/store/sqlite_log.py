@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+from ledger.store.errors import worded_as_sqlalchemy
+
 if TYPE_CHECKING:
     from uuid import UUID
 
@@ -42,16 +44,18 @@ class SqliteLog:
 
     def connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = sqlite3.connect(
-                self.path,
-                timeout=self.timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            with worded_as_sqlalchemy():  # as these reads failed through it
+                self._conn = sqlite3.connect(
+                    self.path,
+                    timeout=self.timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
         return self._conn
 
     def _one(self, query: str, params: tuple[object, ...] = ()) -> tuple | None:
-        row: tuple | None = self.connection().execute(query, params).fetchone()
+        with worded_as_sqlalchemy():
+            row: tuple | None = self.connection().execute(query, params).fetchone()
         return row
 
     def head(self) -> int:
@@ -79,6 +83,8 @@ class SqliteLog:
             "SELECT id, originator_id, originator_version, topic, state "
             f"FROM {self.table} WHERE id > ? ORDER BY id LIMIT ?"
         )
+        with worded_as_sqlalchemy():
+            page = self.connection().execute(query, (after, limit)).fetchall()
         return [
             Notification(
                 id=position,
@@ -87,7 +93,5 @@ class SqliteLog:
                 topic=topic,
                 state=state_bytes(position, state),
             )
-            for position, originator, version, topic, state in self.connection()
-            .execute(query, (after, limit))
-            .fetchall()
+            for position, originator, version, topic, state in page
         ]

@@ -8,7 +8,8 @@ The tables are those tables.py declares and creates (on a ledger's first
 report, and by a rebuild, both through SQLAlchemy), described by layout.py;
 rows are read and written as SQLAlchemy does on SQLite (a date is ISO text,
 read back as a date), so both paths see and leave the same rows
-(tests/test_lite_projections.py).
+(tests/test_lite_projections.py), and a database error reads as it did
+through SQLAlchemy (ledger/store/errors.py, worded_as_sqlalchemy).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from ledger.store.errors import worded_as_sqlalchemy
 from projections import NAMES
 from projections.storage.generations import Generation, Moved
 from projections.storage.layout import (
@@ -32,6 +34,16 @@ from projections.storage.layout import (
 from projections.storage.rows import Key, Rows
 
 Row = dict[str, Any]
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: Any = ()) -> sqlite3.Cursor:
+    with worded_as_sqlalchemy():
+        return conn.execute(sql, params)
+
+
+def _run_many(conn: sqlite3.Connection, sql: str, rows: list[Any]) -> None:
+    with worded_as_sqlalchemy():
+        conn.executemany(sql, rows)
 
 
 class LiteTable(NamedTuple):
@@ -50,12 +62,14 @@ class LiteTable(NamedTuple):
             f" WHERE {where}" if where else ""
         )
         dates = self.dates
+        with worded_as_sqlalchemy():
+            found = conn.execute(query, params).fetchall()
         return [
             {
                 c: (date.fromisoformat(v) if c in dates and v is not None else v)
                 for c, v in zip(self.columns, values)
             }
-            for values in conn.execute(query, params)
+            for values in found
         ]
 
     def stored(self, values: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
@@ -104,7 +118,8 @@ class LiteRows(Rows):
     def _delete(self, conn: sqlite3.Connection, table: str, keys: list[Key]) -> None:
         found = self.tables[table]
         where = " AND ".join(f'"{name}" = ?' for name in found.key)
-        conn.executemany(
+        _run_many(
+            conn,
             f'DELETE FROM "{found.name}" WHERE {where}',
             [found.stored(key, found.key) for key in keys],
         )
@@ -113,7 +128,8 @@ class LiteRows(Rows):
         found = self.tables[table]
         names = ", ".join(f'"{c}"' for c in found.columns)
         marks = ", ".join("?" for _ in found.columns)
-        conn.executemany(
+        _run_many(
+            conn,
             f'INSERT INTO "{found.name}" ({names}) VALUES ({marks})',
             [
                 found.stored([row[c] for c in found.columns], found.columns)
@@ -152,12 +168,13 @@ class LiteStore:
 
     def connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = sqlite3.connect(
-                self.path,
-                timeout=self.timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            with worded_as_sqlalchemy():
+                self._conn = sqlite3.connect(
+                    self.path,
+                    timeout=self.timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
         return self._conn
 
     def close(self) -> None:
@@ -170,13 +187,13 @@ class LiteStore:
         """A transaction holding SQLite's write lock from its start,
         committed when the block ends, rolled back if it raises."""
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
+        _run(conn, "BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
             conn.rollback()
             raise
-        conn.commit()
+        _run(conn, "COMMIT")
 
     # -- generations ----------------------------------------------------------
 
@@ -184,7 +201,7 @@ class LiteStore:
         """Whether a projection has no live generation yet (or the control
         tables are not there): they are then made through SQLAlchemy."""
         try:
-            found = self.connection().execute(f"SELECT name FROM {LIVE_TABLE}")
+            found = _run(self.connection(), f"SELECT name FROM {LIVE_TABLE}")
             return bool(set(NAMES) - {name for (name,) in found})
         except sqlite3.OperationalError:
             return True
@@ -195,12 +212,12 @@ class LiteStore:
             f"SELECT t.name, t.generation, t.position FROM {TRACKING_TABLE} t "
             f"JOIN {LIVE_TABLE} l ON l.name = t.name AND l.generation = t.generation"
         )
-        found = {row[0]: Generation(*row) for row in self.connection().execute(query)}
+        found = {row[0]: Generation(*row) for row in _run(self.connection(), query)}
         return [found[name] for name in names]
 
     def live_generation(self, name: str) -> int:
         query = f"SELECT generation FROM {LIVE_TABLE} WHERE name = ?"
-        (generation,) = self.connection().execute(query, (name,)).fetchone()
+        (generation,) = _run(self.connection(), query, (name,)).fetchone()
         return int(generation)
 
     def claim(
@@ -208,7 +225,8 @@ class LiteStore:
     ) -> None:
         """Move a generation's position in the transaction that writes its
         rows; Moved if another runner moved it first."""
-        moved = conn.execute(
+        moved = _run(
+            conn,
             f"UPDATE {TRACKING_TABLE} SET position = ? "
             "WHERE name = ? AND generation = ? AND position = ?",
             (position, generation.name, generation.generation, generation.position),
@@ -219,10 +237,11 @@ class LiteStore:
     def record_failure(self, generation: Generation, failure: dict[str, Any]) -> None:
         """Remember the event a generation is stuck on (one per projection)."""
         with self.transaction() as conn:
-            conn.execute(
-                f"DELETE FROM {FAILURES_TABLE} WHERE name = ?", (generation.name,)
+            _run(
+                conn, f"DELETE FROM {FAILURES_TABLE} WHERE name = ?", (generation.name,)
             )
-            conn.execute(
+            _run(
+                conn,
                 f"INSERT INTO {FAILURES_TABLE} "
                 "(name, generation, event_position, partner, event, message) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -272,11 +291,11 @@ class LiteStore:
             return found.select(conn, " AND ".join(where), params)
 
         try:
-            conn.execute("BEGIN")  # one snapshot for all of the report's reads
+            _run(conn, "BEGIN")  # one snapshot for all of the report's reads
             try:
                 return query(fetch)
             finally:
-                conn.execute("COMMIT")
+                _run(conn, "COMMIT")
         except sqlite3.OperationalError:
             if self.live_generation(name) == generation:
                 raise
