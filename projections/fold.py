@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from eventsourcing.persistence import Tracking
 
 from ledger.domain.partner import Enrolled, PartnerEvent
+from ledger.store.decoding import EventStates
 from ledger.store.topics import topics_of
 from projections import handlers
-from projections.decoding import Decoder
 from projections.storage import tables_of
 from projections.storage.bulk import insert_rows
 from projections.storage.control import Generation, Store
@@ -194,7 +194,7 @@ class Fold:
         keys = [_key_getters(tables_of(g.name, g.generation)) for g in fresh]
         pending: dict[tuple[str, str], list[dict[str, Any]]] = {}
         tracking = Tracking(self.app.name, upto)
-        decoder = Decoder(self.app.mapper)
+        decoder = EventStates(self.app.mapper)
         rows = self.app.event_rows
         folded = total = waiting = 0
         with self.store.transaction() as conn:

@@ -1,5 +1,5 @@
 """A rebuild reads the log aggregate by aggregate with the driver and decodes
-events without the mapper (projections/decoding.py): the events it folds are
+events without the mapper (ledger/store/decoding.py): the events it folds are
 the mapper's, class for class and field for field, on both backends, for
 every event type, and for a ledger written by version 0.1 (old topics, events
 that need upcasting)."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ledger.application import Ledger
 from ledger.audit.replays import partner_events
-from projections.decoding import Decoder
+from ledger.store.decoding import EventStates
 from tests.conftest import ACTOR, d
 from tests.test_projections import A, P, faq_history
 
@@ -23,7 +23,7 @@ def as_the_mapper_and_the_fold_decode(app: Ledger) -> tuple[list, list]:
     (class, fields), in the order the fold reads them."""
     head = app.event_rows.head()
     topics = sorted({row.topic for row in app.event_rows.all()})
-    decoder = Decoder(app.mapper)
+    decoder = EventStates(app.mapper)
     by_mapper, by_fold = [], []
     with app.event_rows.engine.connect() as conn:
         for originator_id, stored in app.event_rows.aggregates(topics, head, conn):
