@@ -29,7 +29,8 @@ stores its event and its request-id record), it:
    is written first (python -m compileall), as `pip install` does.
 
 Peak RSS is each child's own high-water mark (Linux VmHWM, read by the child
-at its end; for CLI runs, the child's ru_maxrss from wait4).
+at its end; for CLI runs, the child's ru_maxrss from wait4, the child spawned
+by a small probe process: see PROBE).
 
 --pg-10m adds one PostgreSQL run at 10,000,000 events (long: about an hour
 on a laptop). PostgreSQL runs use a fresh schema of the server at --pg
@@ -319,20 +320,35 @@ def replay_latency(url: str, partners: list[str], as_of: date) -> dict[str, Any]
         app.close()
 
 
+# Runs one command and prints its wall time and peak RSS. A child spawned by
+# this (large) bench process would report at least the bench's own peak RSS
+# (Linux keeps the parent's high-water mark in the child's ru_maxrss across
+# fork/vfork and exec): spawned from this small process instead, its figure
+# is its own.
+PROBE = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - started
+print(seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def measured(command: list[str]) -> tuple[float, float]:
     """Run a command; its wall time in seconds and its peak RSS in MB."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *command],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{command} failed with exit {status}")
-    return seconds, usage.ru_maxrss / 1024
+    seconds, max_rss_kb, code = done.stdout.split()
+    if int(code) != 0:
+        raise RuntimeError(f"{command} failed with exit {code}: {done.stderr[-500:]}")
+    return float(seconds), int(max_rss_kb) / 1024
 
 
 def cli(*args: str) -> float:
