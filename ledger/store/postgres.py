@@ -26,17 +26,15 @@ from uuid import UUID
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
-    InfrastructureFactory,
     ListenNotifySubscription,
     Notification,
     PersistenceError,
-    ProcessRecorder,
     StoredEvent,
     Subscription,
-    TrackingRecorder,
 )
 
 from ledger.store.errors import DEFAULT_LOCK_TIMEOUT
+from ledger.store.native import NativeFactory, version_range
 from ledger.store.pg_database import Database, persistence_error
 
 if TYPE_CHECKING:
@@ -144,19 +142,16 @@ class SnapshotRecorder(AggregateRecorder):
         desc: bool = False,
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
-        sql = f"SELECT {COLUMNS} FROM {self.table} WHERE originator_id = %s"
-        params: list[Any] = [_uuid(originator_id)]
-        if gt is not None:
-            sql += " AND originator_version > %s"
-            params.append(gt)
-        if lte is not None:
-            sql += " AND originator_version <= %s"
-            params.append(lte)
-        sql += " ORDER BY originator_version" + (" DESC" if desc else "")
-        if limit is not None:
-            sql += " LIMIT %s"
-            params.append(limit)
-        return [_stored(row) for row in self.database.rows(sql, params)]
+        sql, params = version_range(
+            f"SELECT {COLUMNS} FROM {self.table} WHERE originator_id = %s",
+            "%s",
+            gt,
+            lte,
+            desc,
+            limit,
+        )
+        rows = self.database.rows(sql, [_uuid(originator_id), *params])
+        return [_stored(row) for row in rows]
 
 
 class EventRecorder(SnapshotRecorder, ApplicationRecorder):
@@ -292,9 +287,12 @@ def _is_driver_error(error: BaseException) -> bool:
     return type(error).__module__.startswith("psycopg")
 
 
-class Factory(InfrastructureFactory[TrackingRecorder]):
+class Factory(NativeFactory):
     """eventsourcing's factory for the native PostgreSQL store (named by the
     PERSISTENCE_MODULE environment variable, as every persistence module is)."""
+
+    snapshot_recorder = SnapshotRecorder
+    event_recorder = EventRecorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
@@ -305,28 +303,3 @@ class Factory(InfrastructureFactory[TrackingRecorder]):
             raise PersistenceError("PG_URL names no postgresql+psycopg database")
         lock = float(self.env.get(PG_LOCK_SECONDS) or DEFAULT_LOCK_TIMEOUT)
         self.database = Database(args, lock)
-
-    def _table(self, purpose: str) -> str:
-        return f"{self.env.name.lower() or 'stored'}_{purpose}"
-
-    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
-        recorder = SnapshotRecorder(self.database, self._table(purpose))
-        recorder.create_table()
-        return recorder
-
-    def application_recorder(self) -> ApplicationRecorder:
-        recorder = EventRecorder(self.database, self._table("events"))
-        recorder.create_table()
-        return recorder
-
-    def tracking_recorder(
-        self, tracking_recorder_class: type[TrackingRecorder] | None = None
-    ) -> TrackingRecorder:
-        raise NotImplementedError("projections track their positions themselves")
-
-    def process_recorder(self) -> ProcessRecorder:
-        raise NotImplementedError("the ledger runs no process applications")
-
-    def close(self) -> None:
-        self.database.close()
-        super().close()

@@ -25,17 +25,15 @@ from uuid import UUID
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
-    InfrastructureFactory,
     IntegrityError,
     Notification,
     OperationalError,
     PersistenceError,
-    ProcessRecorder,
     StoredEvent,
     Subscription,
-    TrackingRecorder,
 )
 
+from ledger.store.native import NativeFactory, version_range
 from ledger.store.sqlite_log import sqlite_path
 
 __all__ = ["Database", "EventRecorder", "Factory", "SnapshotRecorder", "sqlite_path"]
@@ -188,23 +186,18 @@ class SnapshotRecorder(AggregateRecorder):
         ident = (
             originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
         )
-        sql = (
+        sql, params = version_range(
             "SELECT originator_id, originator_version, topic, state "
-            f"FROM {self.table} WHERE originator_id = ?"
+            f"FROM {self.table} WHERE originator_id = ?",
+            "?",
+            gt,
+            lte,
+            desc,
+            limit,
         )
-        params: list[Any] = [ident.bytes]
-        if gt is not None:
-            sql += " AND originator_version > ?"
-            params.append(gt)
-        if lte is not None:
-            sql += " AND originator_version <= ?"
-            params.append(lte)
-        sql += " ORDER BY originator_version" + (" DESC" if desc else "")
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
         with self.database.transaction(write=False) as cursor:
-            return [_stored(row) for row in cursor.execute(sql, params)]
+            rows = cursor.execute(sql, [ident.bytes, *params])
+            return [_stored(row) for row in rows]
 
 
 class EventRecorder(SnapshotRecorder, ApplicationRecorder):
@@ -298,9 +291,12 @@ class EventRecorder(SnapshotRecorder, ApplicationRecorder):
         raise NotImplementedError("SQLite cannot push new events: poll instead")
 
 
-class Factory(InfrastructureFactory[TrackingRecorder]):
+class Factory(NativeFactory):
     """eventsourcing's factory for the ledger's embedded store (named by the
     PERSISTENCE_MODULE environment variable, as every persistence module is)."""
+
+    snapshot_recorder = SnapshotRecorder
+    event_recorder = EventRecorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
@@ -309,28 +305,3 @@ class Factory(InfrastructureFactory[TrackingRecorder]):
             raise PersistenceError("SQLITE_PATH names no database file")
         busy = float(self.env.get(SQLITE_BUSY_SECONDS) or DEFAULT_BUSY_SECONDS)
         self.database = Database(path, busy)
-
-    def _table(self, purpose: str) -> str:
-        return f"{self.env.name.lower() or 'stored'}_{purpose}"
-
-    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
-        recorder = SnapshotRecorder(self.database, self._table(purpose))
-        recorder.create_table()
-        return recorder
-
-    def application_recorder(self) -> ApplicationRecorder:
-        recorder = EventRecorder(self.database, self._table("events"))
-        recorder.create_table()
-        return recorder
-
-    def tracking_recorder(
-        self, tracking_recorder_class: type[TrackingRecorder] | None = None
-    ) -> TrackingRecorder:
-        raise NotImplementedError("projections track their positions themselves")
-
-    def process_recorder(self) -> ProcessRecorder:
-        raise NotImplementedError("the ledger runs no process applications")
-
-    def close(self) -> None:
-        self.database.close()
-        super().close()
