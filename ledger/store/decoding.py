@@ -17,13 +17,14 @@ raised. A mapper that encrypts or compresses is left to decode every row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent, find_id_convertor
 from eventsourcing.utils import resolve_topic
 
-from ledger.store.events import Raw
+if TYPE_CHECKING:  # events.py loads SQLAlchemy: the audit walk's child needs none
+    from ledger.store.events import Raw
 
 # An event class, its class_version and its originator id convertor.
 Found = tuple[Any, int, Callable[[Any], Any]]
