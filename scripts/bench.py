@@ -5,6 +5,8 @@ Usage:
     python scripts/bench.py [--sizes 20000,100000] [--backends sqlite,postgres]
                             [--pg URL] [--pg-10m] [--out bench.json]
                             [--workdir DIR] [--samples 200] [--cli-runs 10]
+                            [--markdown]
+    python scripts/bench.py --render bench.json [--markdown]
 
 For each backend and size (a size is a number of events in the log; the
 generated import file has half as many lines, because every imported line
@@ -496,7 +498,9 @@ def _cli(part: dict[str, Any]) -> str:
     return f"{part['p50_ms']:.0f} ({part['times_python']:.1f}x python)"
 
 
-def table(runs: list[dict[str, Any]], startup: dict[str, Any]) -> str:
+def table(
+    runs: list[dict[str, Any]], startup: dict[str, Any], markdown: bool = False
+) -> str:
     g = lambda name: lambda r: _fmt(r["goals"][name], 2)  # noqa: E731
     metrics = [
         ("events in log", lambda r: _fmt(r["import"]["events"]), ""),
@@ -554,12 +558,16 @@ def table(runs: list[dict[str, Any]], startup: dict[str, Any]) -> str:
         [name] + [cell(r) for r in runs] + [target] for name, cell, target in metrics
     ]
     rows.append(["python -c pass ms p50", *[_fmt(startup["p50_ms"])] * len(runs), ""])
-    widths = [
-        max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
-    ]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    if markdown:  # the README's table
+        lines = [" | ".join(["", *row, ""]).strip() for row in [header, *rows]]
+        lines.insert(1, "|" + " --- |" * len(header))
+    else:
+        widths = [
+            max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
+        ]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
     notes = sorted(
         {
             part["error"]
@@ -599,7 +607,20 @@ def main() -> None:
     parser.add_argument(
         "--pg-10m", action="store_true", help="add a 10,000,000-event PostgreSQL run"
     )
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the table as Markdown"
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: print the table of the figures an --out file holds",
+    )
     args = parser.parse_args()
+    if args.render:
+        figures = orjson.loads(args.render.read_bytes())
+        print(table(figures["runs"], figures["help_startup"], args.markdown))
+        return
     random.seed(args.seed)
     plan = [
         (int(size), backend)
@@ -626,7 +647,7 @@ def main() -> None:
             print(f"... {backend}, {size:,} events", file=sys.stderr, flush=True)
             runs.append(bench_one(backend, size, file, partners, args))
         startup["ledger_help"] = help_startup(args.cli_runs)
-    print(table(runs, startup))
+    print(table(runs, startup, args.markdown))
     figures = {
         "machine": machine(),
         "targets": TARGETS,
