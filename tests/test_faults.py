@@ -23,8 +23,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
+from ledger.store.snapshots import SnapshotSeal
 from tests.conftest import ACTOR, Cli, count_events, d
 from tests.test_tamper import database
 
@@ -488,7 +490,25 @@ def test_a_lock_held_mid_import_stops_it_with_the_lines_written_and_where_to_res
     assert answer(rerun)["already_applied"] == report["written"]
     clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
     assert Cli(clean_url)("import", str(path)).exit_code == 0
-    assert count_events(db_url) == count_events(clean_url)
+    assert recorded_writes(db_url) == recorded_writes(clean_url)
+
+
+SEAL_TOPIC = get_topic(SnapshotSeal.Sealed)
+
+
+def recorded_writes(url: str) -> int:
+    """The events of the writes (partners' events and request records): not
+    the snapshot seals, which a lock held just after a batch's save may have
+    kept out (the snapshot is then skipped: ledger/store/app.py)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                sa.text("SELECT count(*) FROM ledger_events WHERE topic != :seal"),
+                {"seal": SEAL_TOPIC},
+            ).scalar_one()
+    finally:
+        engine.dispose()
 
 
 # -- 7. a full disk is a clear exit-1 error, never a traceback ----------------------
