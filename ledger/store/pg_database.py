@@ -17,20 +17,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
-from eventsourcing.persistence import (
-    DatabaseError,
-    DataError,
-    IntegrityError,
-    InterfaceError,
-    InternalError,
-    NotSupportedError,
-    OperationalError,
-    PersistenceError,
-    ProgrammingError,
-)
-
 if TYPE_CHECKING:
     import psycopg
+    from eventsourcing.persistence import PersistenceError
 
 # SQLAlchemy's URL pattern (sqlalchemy/engine/url.py `_parse_url`), for the
 # one driver the native store speaks.
@@ -88,26 +77,31 @@ def connect_args(url: str) -> dict[str, Any] | None:
 
 
 # psycopg's error classes -> eventsourcing's, as eventsourcing-sqlalchemy
-# translates SQLAlchemy's (the driver's error kept as the cause).
+# translates SQLAlchemy's (the driver's error kept as the cause), most
+# specific first.
 _ERRORS = (
-    ("IntegrityError", IntegrityError),
-    ("OperationalError", OperationalError),
-    ("DataError", DataError),
-    ("ProgrammingError", ProgrammingError),
-    ("InternalError", InternalError),
-    ("NotSupportedError", NotSupportedError),
-    ("InterfaceError", InterfaceError),
-    ("DatabaseError", DatabaseError),
+    "IntegrityError",
+    "OperationalError",
+    "DataError",
+    "ProgrammingError",
+    "InternalError",
+    "NotSupportedError",
+    "InterfaceError",
+    "DatabaseError",
 )
 
 
 def persistence_error(error: BaseException) -> PersistenceError:
-    """eventsourcing's error for a psycopg error (its class or a parent's)."""
+    """eventsourcing's error for a psycopg error (its class or a parent's).
+    eventsourcing is imported only then: a report on caught-up read models
+    connects through this module without loading it (projections/reports.py)."""
+    from eventsourcing import persistence
+
     names = {cls.__name__ for cls in type(error).__mro__}
-    for name, translated in _ERRORS:
+    for name in _ERRORS:
         if name in names:
-            return translated(error)
-    return PersistenceError(error)
+            return getattr(persistence, name)(error)  # type: ignore[no-any-return]
+    return persistence.PersistenceError(error)
 
 
 class Database:

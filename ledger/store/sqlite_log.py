@@ -1,9 +1,9 @@
 """The event log of an SQLite ledger read with the standard library's
-sqlite3 alone (no SQLAlchemy): its head and whether an aggregate has events,
-which is all a report asks of the log while its projections are caught up
-(eventsourcing is not even imported), and pages of notifications for a
-catch-up, on a connection of the reader's own (the application's recorder
-has one connection, for its own writes)."""
+sqlite3 alone (no SQLAlchemy): its head and whether an aggregate has events
+(log_reads.py), which is all a report asks of the log while its projections
+are caught up (eventsourcing is not even imported), and pages of
+notifications for a catch-up, on a connection of the reader's own (the
+application's recorder has one connection, for its own writes)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from ledger.store.errors import worded_as_sqlalchemy
+from ledger.store.log_reads import EVENTS_TABLE, LogReads
 
 if TYPE_CHECKING:
-    from uuid import UUID
-
     from eventsourcing.persistence import Notification
-
-# The Ledger application's event table (ledger/store/sqlite.py names each
-# table after its application; tests/test_lite_projections.py checks it).
-EVENTS_TABLE = "ledger_events"
 
 
 def sqlite_path(url: str) -> str | None:
@@ -33,7 +28,7 @@ def sqlite_path(url: str) -> str | None:
     return path if path and path != ":memory:" else None
 
 
-class SqliteLog:
+class SqliteLog(LogReads):
     """Reads of the event table, on one sqlite3 connection of its own."""
 
     def __init__(self, path: str, timeout: float, table: str = EVENTS_TABLE) -> None:
@@ -57,16 +52,6 @@ class SqliteLog:
         with worded_as_sqlalchemy():
             row: tuple | None = self.connection().execute(query, params).fetchone()
         return row
-
-    def head(self) -> int:
-        """The position of the last stored event (0 for an empty log)."""
-        found = self._one(f"SELECT max(id) FROM {self.table}")
-        return int(found[0] or 0) if found else 0
-
-    def exists(self, originator_id: UUID) -> bool:
-        """Whether an aggregate has any stored event."""
-        query = f"SELECT 1 FROM {self.table} WHERE originator_id = ? LIMIT 1"
-        return self._one(query, (originator_id.bytes,)) is not None
 
     def notifications(self, after: int, limit: int) -> list[Notification]:
         """The next `limit` events after a position, as the library's
