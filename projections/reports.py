@@ -10,8 +10,12 @@ On an SQLite file, catching up and the reports (entitlements, expiring,
 reassignable, conflicts) go through sqlite3 (storage/lite.py), and the
 application is opened only when there are events to apply: a report on
 caught-up projections loads neither SQLAlchemy nor the domain's events.
-Everything else (rebuild, status, follow, the calendar's dates) and every
-other database go through SQLAlchemy (storage/control.py).
+On PostgreSQL (`postgresql+psycopg://`), reports opened lazily (`opening`,
+as the CLI does) read through psycopg alone (storage/pg.py) while every
+projection is caught up, as the role SQLAlchemy's engine would act as; as
+soon as one is behind or missing, or anything is unusual, they go the usual
+way. Everything else (rebuild, status, follow, the calendar's dates) and
+every other database go through SQLAlchemy (storage/control.py).
 """
 
 from __future__ import annotations
@@ -32,8 +36,13 @@ from projections.storage.lite import LiteStore
 
 if TYPE_CHECKING:
     from ledger.domain.deadlines import Deadline, PartnerDates, VoidedDates
+    from ledger.store.log_reads import LogReads
+    from ledger.store.pg_database import Database
+    from ledger.store.pg_log import PgLog
     from projections.runner import Progress, Runner
     from projections.storage.control import Store
+    from projections.storage.pg import PgStore
+    from projections.storage.reading import ReadStore
 
 Rows = list[dict[str, Any]]
 T = TypeVar("T")
@@ -55,7 +64,7 @@ class Reports:
         """The reports of the ledger at URL, opening its application
         (`open_app()`) only once they need it."""
         reports = cls.__new__(cls)
-        reports._start(url, lock_timeout, open_app, page_size)
+        reports._start(url, lock_timeout, open_app, page_size, native=True)
         return reports
 
     def _start(
@@ -64,21 +73,35 @@ class Reports:
         lock_timeout: float,
         open_app: Callable[[], Any],
         page_size: int,
+        native: bool = False,
     ) -> None:
+        """Choose the reads: sqlite3 on an SQLite file; psycopg alone on a
+        caught-up PostgreSQL ledger when `native` (with the application
+        not open yet, that is what saves SQLAlchemy's start-up); else
+        SQLAlchemy's store."""
         self.url = url
         self._open_app = open_app
         self.page_size = page_size
         self._live: dict[str, int] = {}
-        self.lite: LiteStore | None = None
-        self.log: SqliteLog | None = None
+        self.lite: ReadStore | None = None
+        self.log: LogReads | None = None
+        self.database: Database | None = None
         path = sqlite_path(url)
+        if path is None:
+            found = _caught_up_pg(url, lock_timeout) if native else None
+            if found is None:
+                self.store.ensure()
+            else:
+                self.lite, self.log = found
+                self.database = found[0].database
+            return
         # A new ledger (no file yet, or no read models in it) opens the
         # application and makes the tables through SQLAlchemy, once.
-        lite = _lite(path, lock_timeout) if path and os.path.exists(path) else None
+        lite = _lite(path, lock_timeout) if os.path.exists(path) else None
         if lite is None:
             self.store.ensure()
-            lite = _lite(path, lock_timeout) if path is not None else None
-        if lite is not None and path is not None:
+            lite = _lite(path, lock_timeout)
+        if lite is not None:
             self.lite, self.log = lite, SqliteLog(path, lock_timeout)
 
     @cached_property
@@ -118,6 +141,11 @@ class Reports:
             low = min(g.position for g in self.lite.live())
             if self.log.head() <= low:
                 return 0  # nothing new: the application need not even open
+            if not isinstance(self.lite, LiteStore):
+                # PostgreSQL: catching up, and every read after it, the
+                # usual way (through SQLAlchemy)
+                self.lite = self.log = None
+                self._live.clear()
         return self._catching_up.catch_up()
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> int:
@@ -226,15 +254,18 @@ class Reports:
         return self.reveal(rows)
 
     def reveal(self, rows: Rows) -> Rows:
-        """The application's reveal; while it is not open (an SQLite file),
-        the same through the users' key tables."""
+        """The application's reveal; while it is not open, the same through
+        the users' key tables (on PostgreSQL on the connection the reports
+        read on, as the application's native store would)."""
         if "app" in self.__dict__:
             return self.app.reveal(rows)  # type: ignore[no-any-return]
         if not mentions_users(rows):
             return rows  # e.g. entitlements: no user is named, no key is read
         from ledger.store.subjects import Subjects
 
-        return Subjects(self.url, lambda: self.app.event_rows.engine).reveal(rows)
+        return Subjects(
+            self.url, lambda: self.app.event_rows.engine, self.database
+        ).reveal(rows)
 
     def check_partner(self, partner: str | None) -> None:
         """An unknown partner is bad input (exit 2 at the CLI)."""
@@ -294,6 +325,40 @@ def _lite(path: str, lock_timeout: float) -> LiteStore | None:
     except lite.database_error:
         pass
     lite.close()
+    return None
+
+
+def _caught_up_pg(url: str, lock_timeout: float) -> tuple[PgStore, PgLog] | None:
+    """The psycopg reads of a PostgreSQL ledger (a `postgresql+psycopg://`
+    URL the native store takes: ledger/store/pg_database.py) whose every
+    projection is caught up with the log, acting as the read models' role;
+    else None: for projections missing or behind, a login role outside the
+    reader group, or any database error, the usual way catches up, makes
+    the tables, refuses or says what is wrong, as it always did."""
+    from ledger.store.pg_database import Database, connect_args
+
+    args = connect_args(url)
+    if args is None:
+        return None
+    from ledger.store.errors import is_database_error
+    from ledger.store.identity import read_model_begin
+    from ledger.store.pg_log import PgLog
+    from ledger.store.whoami import who_is_on
+    from projections.storage.pg import PgStore
+
+    database = Database(args, lock_timeout)
+    try:
+        begin = read_model_begin(database, who_is_on(database))
+        if begin is not None:
+            store, log = PgStore(database, begin), PgLog(database)
+            if not store.missing():
+                low = min(g.position for g in store.live())
+                if log.head() <= low:
+                    return store, log
+    except Exception as error:
+        if not is_database_error(error):
+            raise
+    database.close()
     return None
 
 

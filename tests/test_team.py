@@ -510,3 +510,42 @@ def test_operators_add_and_forget_users_and_readers_see_them(team):
     forgotten = ok(bob, "user", "forget", P, "qa@contoso.example", "--reason", "asked")
     assert forgotten["user"].startswith("forgotten-")
     assert ok(carol, "user", "show", P, forgotten["user"])["email"] == forgotten["user"]
+
+
+# -- reports through psycopg alone ------------------------------------------------
+
+REPORTS = [
+    ("report", "entitlements", "--partner", P, "--on", "2020-03-01"),
+    ("report", "reassignable", "--on", "2020-03-01"),
+    ("report", "expiring", "--on", "2020-03-01", "--within", "400"),
+    ("report", "conflicts", "--partner", P),
+    ("report", "entitlements", "--partner", "MPN-404", "--on", "2020-03-01"),
+]
+
+
+def refuse() -> None:
+    raise AssertionError("the application was opened")
+
+
+def test_a_readers_caught_up_report_acts_as_the_reader_group_through_psycopg(
+    team, monkeypatch
+):
+    """A reader's report on caught-up projections reads through psycopg
+    alone, as the reader group (`SET LOCAL ROLE`, as SQLAlchemy's read-model
+    engine does), and answers what the usual way answers; a role in no
+    group is left to the usual way, which refuses it as it always did."""
+    import projections.reports
+    from projections import Reports
+    from projections.storage.pg import PgStore
+
+    carol, dave = team.cli("carol"), team.cli("dave")
+    ok(carol, *REPORTS[0])  # caught up
+    native = Reports.opening(team.url("carol"), 5.0, refuse)
+    assert isinstance(native.lite, PgStore) and native.lite.begin
+    with pytest.raises(AssertionError, match="opened"):
+        Reports.opening(team.url("dave"), 5.0, refuse)
+    fast = [invoke(who, *args) for who in (carol, dave) for args in REPORTS]
+    monkeypatch.setattr(projections.reports, "_caught_up_pg", lambda *args: None)
+    usual = [invoke(who, *args) for who in (carol, dave) for args in REPORTS]
+    assert fast == usual
+    assert [code for code, _, _ in fast] == [0, 0, 0, 0, 2] + [1] * len(REPORTS)

@@ -19,6 +19,8 @@ from ledger.store.whoami import who_is
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from ledger.store.pg_database import Database
+
     # The connection types that ledger/team.py names in its signatures.
     Engine = sa.Engine
     Connection = sa.Connection
@@ -78,6 +80,26 @@ def read_model_engine(engine: sa.Engine, identity: Identity) -> sa.Engine:
         conn.exec_driver_sql(statement)
 
     return maintainer
+
+
+def read_model_begin(database: Database, identity: Identity) -> list[Any] | None:
+    """`read_model_engine` on the native store's connection, for a report
+    that reads the read models through psycopg alone: the statements each
+    of its transactions begins with (none before `ledger db setup`; else
+    `SET LOCAL ROLE` to the reader group), or None for a login role outside
+    the group, whose reads are left to SQLAlchemy's engine (it answers, or
+    refuses, as it always did)."""
+    if identity.kind != DATABASE:
+        return []
+    from psycopg import sql
+
+    ((name,),) = database.rows("SELECT current_database()")
+    group = roles.groups_of(name).reader
+    member = roles.MEMBERSHIP.format(role="%(role)s", group="%(group)s")
+    ((is_member,),) = database.rows(member, {"role": identity.role, "group": group})
+    if not is_member:
+        return None
+    return [sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(group))]
 
 
 def protection(

@@ -134,11 +134,16 @@ def role_exists(conn: sa.Connection, role: str) -> bool:
     return conn.execute(query, {"role": role}).first() is not None
 
 
+# Whether {role} is a member of {group}, a role that exists; the driver's or
+# SQLAlchemy's parameters go in the braces.
+MEMBERSHIP = (
+    "SELECT pg_has_role({role}, {group}, 'MEMBER') "
+    "AND (SELECT true FROM pg_roles WHERE rolname = {group})"
+)
+
+
 def is_member(conn: sa.Connection, role: str, group: str) -> bool:
-    query = _sql(
-        "SELECT pg_has_role(:role, :group, 'MEMBER') "
-        "AND (SELECT true FROM pg_roles WHERE rolname = :group)"
-    )
+    query = _sql(MEMBERSHIP.format(role=":role", group=":group"))
     return bool(conn.execute(query, {"role": role, "group": group}).scalar())
 
 
