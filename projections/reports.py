@@ -83,7 +83,9 @@ class Reports:
         self._open_app = open_app
         self.page_size = page_size
         self._live: dict[str, int] = {}
-        self.lite: ReadStore | None = None
+        # reads through the driver alone (sqlite3, or psycopg while caught
+        # up), with the log's head; None: through SQLAlchemy's store
+        self.driver: ReadStore | None = None
         self.log: LogReads | None = None
         self.database: Database | None = None
         path = sqlite_path(url)
@@ -92,7 +94,7 @@ class Reports:
             if found is None:
                 self.store.ensure()
             else:
-                self.lite, self.log = found
+                self.driver, self.log = found
                 self.database = found[0].database
             return
         # A new ledger (no file yet, or no read models in it) opens the
@@ -102,7 +104,7 @@ class Reports:
             self.store.ensure()
             lite = _lite(path, lock_timeout)
         if lite is not None:
-            self.lite, self.log = lite, SqliteLog(path, lock_timeout)
+            self.driver, self.log = lite, SqliteLog(path, lock_timeout)
 
     @cached_property
     def app(self) -> Any:
@@ -128,23 +130,23 @@ class Reports:
         """Catch-up: through sqlite3 on an SQLite file."""
         from projections.runner import Runner
 
-        if self.lite is None:
+        if self.driver is None:
             return self.runner
-        return Runner(self.app, self.lite, self.page_size, self.log)
+        return Runner(self.app, self.driver, self.page_size, self.log)
 
     # -- keeping up ----------------------------------------------------------
 
     def catch_up(self) -> int:
         """Apply the events recorded since each projection's position;
         return how many were applied."""
-        if self.lite is not None and self.log is not None:
-            low = min(g.position for g in self.lite.live())
+        if self.driver is not None and self.log is not None:
+            low = min(g.position for g in self.driver.live())
             if self.log.head() <= low:
                 return 0  # nothing new: the application need not even open
-            if not isinstance(self.lite, LiteStore):
+            if not isinstance(self.driver, LiteStore):
                 # PostgreSQL: catching up, and every read after it, the
                 # usual way (through SQLAlchemy)
-                self.lite = self.log = None
+                self.driver = self.log = None
                 self._live.clear()
         return self._catching_up.catch_up()
 
@@ -240,7 +242,7 @@ class Reports:
     ) -> Rows:
         """Catch up, read the rows; no rows may mean an unknown partner."""
         self.catch_up()
-        store: Any = self.lite or self.store
+        store: Any = self.driver or self.store
         rows = self._read(
             name,
             lambda fetch: query(fetch, partner, *args),
@@ -289,7 +291,7 @@ class Reports:
     def read_rows(self, name: str, query: Callable[..., list[T]]) -> list[T]:
         """`query(fetch)` (queries.py) on the live generation of a
         projection, as it is, through the store reports use."""
-        store: Any = self.lite or self.store
+        store: Any = self.driver or self.store
         return self._read(name, query, store, store.report)
 
     def _read(

@@ -55,11 +55,11 @@ def test_a_catch_up_through_sqlite3_leaves_the_rows_sqlalchemy_leaves(tmp_path, 
     try:
         rnd = Random(seed)
         reports = Reports(app, page_size=rnd.randint(1, 6))
-        assert isinstance(reports.lite, LiteStore)
+        assert isinstance(reports.driver, LiteStore)
         both = BothWays(reports)
         run_history(rnd, app, both)
         both.catch_up()
-        live = {g.name: g for g in reports.lite.live()}
+        live = {g.name: g for g in reports.driver.live()}
         assert all(g.position == reports.runner.head() for g in live.values())
         assert reports.store.positions(both.fresh) == [
             g.__class__(g.name, g.generation, live[g.name].position) for g in both.fresh
@@ -76,10 +76,10 @@ def test_a_report_reads_the_same_through_either_store(tmp_path):
     app = faq_history(Ledger(url, clock=Clock()))
     try:
         reports = Reports(app)
-        assert reports.lite is not None
+        assert reports.driver is not None
         on = Clock().now.date().replace(year=2021)
         through_sqlite3 = projected_rows(reports, on)
-        reports.lite = None  # every query through SQLAlchemy from here on
+        reports.driver = None  # every query through SQLAlchemy from here on
         assert projected_rows(reports, on) == through_sqlite3
         assert through_sqlite3["entitlements"] and through_sqlite3["reassignable"]
     finally:

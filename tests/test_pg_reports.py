@@ -33,7 +33,7 @@ def refuse() -> None:
 def through_psycopg(url: str) -> Reports:
     """Reports as the CLI opens them, which must not open the application."""
     reports = Reports.opening(url, 5.0, refuse)
-    assert isinstance(reports.lite, PgStore)
+    assert isinstance(reports.driver, PgStore)
     return reports
 
 
@@ -94,7 +94,7 @@ def test_an_unknown_partner_is_not_found_and_new_events_are_caught_up(pg_url):
         reports._open_app = lambda: app  # behind: the usual way, from here on
         found = reports.entitlements("MPN-1", date(2021, 1, 3))
         assert "NEW" in {row["benefit"] for row in found}
-        assert reports.lite is None
+        assert reports.driver is None
         assert_same_reports(pg_url, app, ["MPN-1"])
     finally:
         app.close()
@@ -148,7 +148,7 @@ def test_a_database_error_through_psycopg_reads_as_through_sqlalchemy(pg_url):
         app.close()
     query = "SELECT * FROM no_such_table"
     with pytest.raises(psycopg.Error) as native:
-        through_psycopg(pg_url).lite._rows(query)  # type: ignore[union-attr]
+        through_psycopg(pg_url).driver._rows(query)  # type: ignore[union-attr]
     engine = sa.create_engine(pg_url)
     try:
         with pytest.raises(sa.exc.DBAPIError) as usual, engine.connect() as conn:

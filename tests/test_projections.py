@@ -207,9 +207,9 @@ def test_catching_up_when_nothing_is_new_is_two_queries(faq):
         statements.append(args[2])
 
     sa.event.listen(engine, "before_cursor_execute", listener)
-    if reports.lite is not None:  # an SQLite file: through sqlite3 (storage/lite.py)
+    if reports.driver is not None:  # an SQLite file: through sqlite3 (storage/lite.py)
         assert reports.log is not None
-        for conn in (reports.lite.connection(), reports.log.connection()):
+        for conn in (reports.driver.connection(), reports.log.connection()):
             conn.set_trace_callback(statements.append)
     try:
         assert reports.catch_up() == 0

@@ -541,7 +541,7 @@ def test_a_readers_caught_up_report_acts_as_the_reader_group_through_psycopg(
     carol, dave = team.cli("carol"), team.cli("dave")
     ok(carol, *REPORTS[0])  # caught up
     native = Reports.opening(team.url("carol"), 5.0, refuse)
-    assert isinstance(native.lite, PgStore) and native.lite.begin
+    assert isinstance(native.driver, PgStore) and native.driver.begin
     with pytest.raises(AssertionError, match="opened"):
         Reports.opening(team.url("dave"), 5.0, refuse)
     fast = [invoke(who, *args) for who in (carol, dave) for args in REPORTS]
