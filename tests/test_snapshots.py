@@ -57,3 +57,41 @@ def test_a_partner_loaded_from_a_snapshot_equals_one_replayed_from_events(
     assert from_snapshot.version == from_events.version == 455
     app.close()
     plain.close()
+
+
+def test_verify_reads_every_snapshot_page_by_page_and_names_the_forged_one(
+    db_url, clock
+):
+    """forged_snapshots reads the snapshots a page at a time, each page after
+    the last one's (aggregate, version), with the page's seals in one query:
+    pages of one give the snapshots of one page of 500, and a snapshot
+    edited on the second page is the one found."""
+    from ledger.store.snapshots import forged_snapshots, stored_snapshots
+
+    app = Ledger(db_url, clock=clock)
+    _history(app)
+    engine = sa.create_engine(db_url)
+    try:
+
+        def keys(page: int) -> list[list[int]]:
+            return [
+                [s.originator_version for s in found]
+                for found in stored_snapshots(engine, page)
+            ]
+
+        assert keys(1) == [[200], [400]] and keys(500) == [[200, 400]]
+        assert forged_snapshots(app) == []
+        with engine.begin() as conn:  # the second one's bytes edited
+            at_400 = " WHERE originator_version = 400"
+            state = conn.execute(
+                sa.text("SELECT state FROM ledger_snapshots" + at_400)
+            ).scalar_one()
+            conn.execute(
+                sa.text("UPDATE ledger_snapshots SET state = :s" + at_400),
+                {"s": bytes(state) + b" "},
+            )
+    finally:
+        engine.dispose()
+    ((_, version, why),) = forged_snapshots(app)
+    assert version == 400 and "differ from the seal" in why
+    app.close()

@@ -157,9 +157,11 @@ def _forged_snapshots(app: Any) -> list[dict[str, Any]]:
     (the ledger passes them over when loading; they change no decision)."""
     from ledger.audit.trail import partners
 
-    names = partners(app)
+    forged = forged_snapshots(app)
+    # every partner's name is read from the log only when one is needed
+    names = partners(app) if forged else {}
     found = []
-    for originator, version, why in forged_snapshots(app):
+    for originator, version, why in forged:
         partner = names.get(originator, str(originator))
         found.append(
             {

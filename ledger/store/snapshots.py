@@ -109,8 +109,10 @@ class SealedSnapshotStore(EventStore):
         return found
 
 
-def stored_snapshots(engine: Any, page: int = 500) -> Iterator[StoredEvent]:
-    """Every stored snapshot, by aggregate and version, page by page."""
+def stored_snapshots(engine: Any, page: int = 500) -> Iterator[list[StoredEvent]]:
+    """Every stored snapshot, by aggregate and version, `page` at a time
+    (each page read after the last one's key: no page costs more than the
+    one before)."""
     import sqlalchemy as sa
 
     table = sa.table(
@@ -122,41 +124,49 @@ def stored_snapshots(engine: Any, page: int = 500) -> Iterator[StoredEvent]:
     )
     if not sa.inspect(engine).has_table("ledger_snapshots"):
         return
-    offset = 0
+    key = sa.tuple_(table.c.originator_id, table.c.originator_version)
+    after: tuple[Any, int] | None = None
     while True:
-        query = (
-            sa.select(table)
-            .order_by(table.c.originator_id, table.c.originator_version)
-            .limit(page)
-            .offset(offset)
-        )
+        query = sa.select(table).order_by(*key.clauses).limit(page)
+        if after is not None:
+            query = query.where(key > sa.tuple_(*map(sa.literal, after)))
         with engine.connect() as conn:
             rows = conn.execute(query).all()
-        for row in rows:
-            originator = row[0]
-            if not isinstance(originator, UUID):
-                originator = UUID(bytes=bytes(originator))
-            yield StoredEvent(originator, row[1], row[2], bytes(row[3]))
+        if rows:
+            yield [_snapshot(row) for row in rows]
         if len(rows) < page:
             return
-        offset += page
+        after = (rows[-1][0], rows[-1][1])
+
+
+def _snapshot(row: Any) -> StoredEvent:
+    originator = row[0]
+    if not isinstance(originator, UUID):
+        originator = UUID(bytes=bytes(originator))
+    return StoredEvent(originator, row[1], row[2], bytes(row[3]))
 
 
 def forged_snapshots(app: Any) -> list[tuple[UUID, int, str]]:
     """(aggregate, version, why) of every snapshot that does not match its
-    seal in the event log."""
+    seal in the event log (the seals of a page of snapshots read at once)."""
     store = app.snapshots
     if not isinstance(store, SealedSnapshotStore):
         return []
     found = []
-    for snapshot in stored_snapshots(app.event_rows.engine):
-        seal = store.seal_of(snapshot)
-        if seal is None:
-            continue  # never trusted when loading (e.g. taken before seals existed)
-        if seal != fingerprint(snapshot):
-            why = "its bytes differ from the seal the event log records (edited)"
-        else:
-            continue
-        originator = UUID(str(snapshot.originator_id))
-        found.append((originator, snapshot.originator_version, why))
+    for snapshots in stored_snapshots(app.event_rows.engine):
+        ids = [seal_uuid(s.originator_id, s.originator_version) for s in snapshots]
+        seals = {
+            stored.originator_id: getattr(
+                store.mapper.to_domain_event(stored), "sha256", None
+            )
+            for stored in app.first_versions(ids)
+        }
+        for snapshot, seal_id in zip(snapshots, ids):
+            seal = seals.get(seal_id)
+            if seal is None:
+                continue  # never trusted when loading (e.g. taken before seals)
+            if seal != fingerprint(snapshot):
+                why = "its bytes differ from the seal the event log records (edited)"
+                originator = UUID(str(snapshot.originator_id))
+                found.append((originator, snapshot.originator_version, why))
     return found
