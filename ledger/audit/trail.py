@@ -140,10 +140,15 @@ def voids_listed(stored: Stored, listed: set[int]) -> bool:
 def partners(app: Any) -> dict[UUID, str]:
     """Every enrolled partner: aggregate id -> partner id, from the
     enrollment events stored in the log."""
-    return {
-        row.originator_id: app.decode(row).partner
-        for row in app.event_rows.with_topics(topics_of(Enrolled))
-    }
+    topics = topics_of(Enrolled)
+    names: dict[UUID, str] = {}
+    after = -(2**62)  # before any position, even one edited in by hand
+    # page by page: a long log's enrollments are never all held as rows
+    while rows := app.event_rows.page(after, topics=topics):
+        for row in rows:
+            names[row.originator_id] = app.decode(row).partner
+        after = rows[-1].position
+    return names
 
 
 def export(app: Any, partner: str | None = None) -> Iterator[dict[str, Any]]:
