@@ -83,6 +83,18 @@ def _stored(row: Sequence[Any]) -> StoredEvent:
     )
 
 
+def _notification(row: Sequence[Any], state: Any) -> Notification:
+    """A row (id, originator_id, originator_version, topic, state) with its
+    state as given."""
+    return Notification(
+        id=row[0],
+        originator_id=row[1],
+        originator_version=row[2],
+        topic=row[3],
+        state=state,
+    )
+
+
 class SnapshotRecorder(AggregateRecorder):
     """An aggregate's snapshots (or events) by (originator_id, version)."""
 
@@ -207,14 +219,7 @@ class EventRecorder(SnapshotRecorder, ApplicationRecorder):
         sql += " ORDER BY id LIMIT %s"
         params.append(limit)
         return [
-            Notification(
-                id=row[0],
-                originator_id=row[1],
-                originator_version=row[2],
-                topic=row[3],
-                state=bytes(row[4]),
-            )
-            for row in self.database.rows(sql, params)
+            _notification(row, bytes(row[4])) for row in self.database.rows(sql, params)
         ]
 
     def select_first_versions(
@@ -228,16 +233,8 @@ class EventRecorder(SnapshotRecorder, ApplicationRecorder):
             f"SELECT id, {COLUMNS} FROM {self.table} "
             "WHERE originator_id = ANY(%s) AND originator_version = 1"
         )
-        return [
-            Notification(
-                id=row[0],
-                originator_id=row[1],
-                originator_version=row[2],
-                topic=row[3],
-                state=row[4],
-            )
-            for row in self.database.rows(sql, (list(originator_ids),))
-        ]
+        rows = self.database.rows(sql, (list(originator_ids),))
+        return [_notification(row, row[4]) for row in rows]
 
     def max_notification_id(self) -> int | None:
         found = self.database.rows(f"SELECT max(id) FROM {self.table}")

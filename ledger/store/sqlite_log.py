@@ -28,6 +28,17 @@ def sqlite_path(url: str) -> str | None:
     return path if path and path != ":memory:" else None
 
 
+def reader_connection(path: str, timeout: float) -> sqlite3.Connection:
+    """A reader's own sqlite3 connection to the ledger file (the log's, the
+    read models'): autocommit, transactions explicit, usable from the
+    thread that `projections follow` runs in; an error to open it reads as
+    it did through SQLAlchemy."""
+    with worded_as_sqlalchemy():
+        return sqlite3.connect(
+            path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+
+
 class SqliteLog(LogReads):
     """Reads of the event table, on one sqlite3 connection of its own."""
 
@@ -39,13 +50,7 @@ class SqliteLog(LogReads):
 
     def connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            with worded_as_sqlalchemy():  # as these reads failed through it
-                self._conn = sqlite3.connect(
-                    self.path,
-                    timeout=self.timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
+            self._conn = reader_connection(self.path, self.timeout)
         return self._conn
 
     def _one(self, query: str, params: tuple[object, ...] = ()) -> tuple | None:

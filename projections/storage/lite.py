@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledger.store.errors import worded_as_sqlalchemy
+from ledger.store.sqlite_log import reader_connection
 from projections.storage.generations import Generation, Moved
 from projections.storage.layout import FAILURES_TABLE, TRACKING_TABLE
 from projections.storage.reading import ReadStore, Row, SqlTable, sql_tables
@@ -117,13 +118,7 @@ class LiteStore(ReadStore):
 
     def connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            with worded_as_sqlalchemy():
-                self._conn = sqlite3.connect(
-                    self.path,
-                    timeout=self.timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
+            self._conn = reader_connection(self.path, self.timeout)
         return self._conn
 
     def close(self) -> None:
