@@ -96,10 +96,11 @@ class SealedSnapshotStore(EventStore):
         found = self.events.recorder.select_events(
             seal_uuid(snapshot.originator_id, snapshot.originator_version), limit=1
         )
-        if not found:
-            return None
-        seal = self.mapper.to_domain_event(found[0])
-        return getattr(seal, "sha256", None)
+        return self.recorded_sha256(found[0]) if found else None
+
+    def recorded_sha256(self, stored_seal: StoredEvent) -> str | None:
+        """The sha256 a stored seal records."""
+        return getattr(self.mapper.to_domain_event(stored_seal), "sha256", None)
 
     def stored_snapshot(self, originator_id: UUID, version: int) -> StoredEvent:
         """The snapshot as stored (its bytes, for the seal)."""
@@ -156,9 +157,7 @@ def forged_snapshots(app: Any) -> list[tuple[UUID, int, str]]:
     for snapshots in stored_snapshots(app.event_rows.engine):
         ids = [seal_uuid(s.originator_id, s.originator_version) for s in snapshots]
         seals = {
-            stored.originator_id: getattr(
-                store.mapper.to_domain_event(stored), "sha256", None
-            )
+            stored.originator_id: store.recorded_sha256(stored)
             for stored in app.first_versions(ids)
         }
         for snapshot, seal_id in zip(snapshots, ids):
